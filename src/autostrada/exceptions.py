@@ -150,12 +150,9 @@ class ApplicationError(WampError):
         return self.error
 
     def __str__(self) -> str:
-        parts = [self.error]
-        if self.args_:
-            parts.append(", ".join(repr(a) for a in self.args_))
-        if self.kwargs:
-            parts.append(", ".join(f"{k}={v!r}" for k, v in self.kwargs.items()))
-        return ": ".join(parts) if len(parts) == 2 else " ".join(parts)
+        parts = [repr(a) for a in self.args_]
+        parts.extend(f"{k}={v!r}" for k, v in self.kwargs.items())
+        return f"{self.error}: {', '.join(parts)}" if parts else self.error
 
     def __repr__(self) -> str:
         return f"ApplicationError({self.error!r}, args={self.args_!r}, kwargs={self.kwargs!r})"
