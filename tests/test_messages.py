@@ -260,3 +260,16 @@ def test_args_without_kwargs() -> None:
     assert isinstance(msg, m.Call)
     assert (msg.args, msg.kwargs) == ([1, "two"], None)
     assert msg.to_list() == [48, 1, {}, "a.b", [1, "two"]]
+
+
+def test_error_messages_are_bounded_for_hostile_values() -> None:
+    deep: list[Any] = []
+    node = deep
+    for _ in range(5000):
+        child: list[Any] = []
+        node.append(child)
+        node = child
+    for bad in (deep, 10**5000, "x" * 10**6, {"k" * 1000: [1] * 10000}):
+        with pytest.raises(ProtocolError, match=r"CALL\.Request") as info:
+            m.parse([48, bad, {}, "a.b"])
+        assert len(str(info.value)) < 200

@@ -8,6 +8,7 @@ the table of known keys reads as one list.
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Callable
 from typing import Any
 
@@ -16,8 +17,26 @@ from .ids import MAX_ID
 from .uri import is_valid_uri
 
 
+class _ShortRepr(reprlib.Repr):
+    """A bounded repr: peer values can be deeply nested or huge, and must never make
+    building an error message slow or raise (RecursionError, int digit limits)."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 64:
+            return f"<{x.bit_length()}-bit integer>"
+        return repr(x)
+
+
+_short = _ShortRepr()
+_short.maxlevel = 3
+_short.maxstring = 40
+_short.maxother = 40
+_short.maxlong = 40
+
+
 def show(value: object) -> str:
-    text = repr(value)
+    """A short, safe description of a peer-provided value for error messages."""
+    text = _short.repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{text} ({type(value).__name__})"
