@@ -172,7 +172,8 @@ def cra_realm() -> RealmConfig:
 
 
 def test_configured_method_without_authenticator_is_skipped() -> None:
-    h = Harness(RouterConfig([cra_realm()]))
+    factories = {k: v for k, v in BUILTIN_AUTHENTICATORS.items() if k is not WampCraAuth}
+    h = Harness(RouterConfig([cra_realm()]), authenticators=factories)
     peer = h.connect()
     hello(peer, authmethods=["wampcra"], authid="peter")
     abort_of(peer, ApplicationError.NO_MATCHING_AUTH_METHOD)

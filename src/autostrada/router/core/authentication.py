@@ -11,9 +11,9 @@ AUTHENTICATE, with an *outcome*:
   (dynamic authentication, as Crossbar's dynamic authenticators) and hands the reply to
   ``then``, which returns the next outcome.
 
-Built in: ``anonymous`` and ``ticket`` (static principals or dynamic). The challenge math
-of ``wampcra``, ``cryptosign`` and ``scram`` lives in :mod:`autostrada.auth`; wiring it
-means writing an :class:`Authenticator` subclass per method and adding its factory to
+Built in: ``anonymous`` and ``ticket`` (static principals or dynamic) here; ``wampcra``,
+``cryptosign`` and ``scram`` in :mod:`.auth_methods` (their math is :mod:`autostrada.auth`).
+A method is an :class:`Authenticator` subclass whose factory is in
 :data:`BUILTIN_AUTHENTICATORS` (keyed by the config class, e.g. ``WampCraAuth``). A
 configured method without a factory is skipped, as Crossbar skips unavailable methods.
 """
@@ -28,7 +28,15 @@ from typing import Any, TypeAlias
 
 from autostrada.exceptions import ApplicationError
 
-from .config import AnonymousAuth, AuthMethodConfig, DynamicAuthenticator, TicketAuth
+from .config import (
+    AnonymousAuth,
+    AuthMethodConfig,
+    CryptosignAuth,
+    DynamicAuthenticator,
+    ScramAuth,
+    TicketAuth,
+    WampCraAuth,
+)
 
 __all__ = [
     "BUILTIN_AUTHENTICATORS",
@@ -60,6 +68,9 @@ class HelloInfo:
         details: the whole ``HELLO.Details``.
         session_id: the id the session will get (WAMP-CRA puts it in the challenge).
         transport: the driver's transport info (peer, TLS, channel binding, ...).
+        timestamp: the wall-clock time of the HELLO, UTC, as ``2014-06-22T16:36:25.448Z``
+            (the router makes it from ``now`` and its ``wall_clock_offset``; WAMP-CRA puts
+            it in the challenge).
     """
 
     realm: str
@@ -69,6 +80,7 @@ class HelloInfo:
     details: dict[str, Any]
     session_id: int
     transport: Mapping[str, Any]
+    timestamp: str = "1970-01-01T00:00:00.000Z"
 
 
 @dataclass(frozen=True)
@@ -301,9 +313,36 @@ def _ticket(config: AuthMethodConfig) -> Authenticator:
     return TicketAuthenticator(config)
 
 
+# .auth_methods imports this module (for Authenticator, Accept, ...): import it when the
+# first session uses one of its methods, not at import time.
+
+
+def _wampcra(config: AuthMethodConfig) -> Authenticator:
+    from .auth_methods import WampCraAuthenticator  # noqa: PLC0415 - import cycle
+
+    assert isinstance(config, WampCraAuth)
+    return WampCraAuthenticator(config)
+
+
+def _cryptosign(config: AuthMethodConfig) -> Authenticator:
+    from .auth_methods import CryptosignAuthenticator  # noqa: PLC0415 - import cycle
+
+    assert isinstance(config, CryptosignAuth)
+    return CryptosignAuthenticator(config)
+
+
+def _scram(config: AuthMethodConfig) -> Authenticator:
+    from .auth_methods import ScramAuthenticator  # noqa: PLC0415 - import cycle
+
+    assert isinstance(config, ScramAuth)
+    return ScramAuthenticator(config)
+
+
 BUILTIN_AUTHENTICATORS: dict[type[AuthMethodConfig], AuthenticatorFactory] = {
     AnonymousAuth: _anonymous,
     TicketAuth: _ticket,
-    # WampCraAuth, CryptosignAuth, ScramAuth: to be wired to autostrada.auth.
+    WampCraAuth: _wampcra,
+    CryptosignAuth: _cryptosign,
+    ScramAuth: _scram,
 }
 """Config class -> factory of authenticators. A method missing here is never offered."""

@@ -23,6 +23,7 @@ anything (for development and tests only).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -50,6 +51,7 @@ __all__ = [
 ]
 
 _MATCHES = ("exact", "prefix", "wildcard")
+_HEX32 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def _fail(field_name: str, problem: str) -> ValueError:
@@ -280,7 +282,14 @@ class TicketAuth(AuthMethodConfig):
 
 @dataclass(frozen=True, repr=False)
 class WampCraPrincipal:
-    """A static WAMP-CRA principal; ``salt`` set means the secret is PBKDF2-salted."""
+    """A static WAMP-CRA principal, as Crossbar's config holds it.
+
+    Without ``salt``, ``secret`` is the shared secret itself. With ``salt``, ``secret``
+    is the *derived key*, ``autostrada.auth.derive_key(password, salt, iterations,
+    keylen)`` as text (Crossbar's convention, DIVERGENCES.md "wampcra salted key"): the
+    router never needs the password, and sends ``salt``/``iterations``/``keylen`` in the
+    CHALLENGE so that the client derives the same key.
+    """
 
     secret: str
     role: str
@@ -317,7 +326,10 @@ class WampCraAuth(AuthMethodConfig):
 
 @dataclass(frozen=True)
 class CryptosignPrincipal:
-    """A static WAMP-Cryptosign principal: hex Ed25519 public keys allowed for the authid."""
+    """A static WAMP-Cryptosign principal: hex Ed25519 public keys allowed for the authid.
+
+    The keys are 64 hex characters each (stored lowercase, as clients send them).
+    """
 
     authorized_keys: Sequence[str]
     role: str
@@ -327,8 +339,11 @@ class CryptosignPrincipal:
         if not keys:
             raise _fail("CryptosignPrincipal.authorized_keys", "must not be empty")
         for index, key in enumerate(keys):
-            _check_str(key, f"CryptosignPrincipal.authorized_keys[{index}]")
-        object.__setattr__(self, "authorized_keys", keys)
+            name = f"CryptosignPrincipal.authorized_keys[{index}]"
+            _check_str(key, name)
+            if not _HEX32.fullmatch(key):
+                raise _fail(name, f"{key!r:.80} is not 32 bytes as 64 hex characters")
+        object.__setattr__(self, "authorized_keys", tuple(key.lower() for key in keys))
         _check_str(self.role, "CryptosignPrincipal.role")
 
 
@@ -477,6 +492,8 @@ class RouterLimits:
             the least recently published is dropped beyond this.
         strict_request_ids: reject request ids that are not sequential (spec "Protocol
             Errors"); off by default since some deployed clients send random ids.
+        challenge_timeout: seconds a client has to answer a CHALLENGE with
+            AUTHENTICATE; then the router ABORTs it (``wamp.error.authentication_failed``).
     """
 
     max_pending_calls_per_session: int = 1000
@@ -485,6 +502,7 @@ class RouterLimits:
     max_testaments_per_session: int = 100
     max_retained_topics: int = 10000
     strict_request_ids: bool = False
+    challenge_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -496,6 +514,7 @@ class RouterLimits:
         ):
             _check_positive(getattr(self, name), f"RouterLimits.{name}")
         _check_bool(self.strict_request_ids, "RouterLimits.strict_request_ids")
+        _check_positive(self.challenge_timeout, "RouterLimits.challenge_timeout", number=True)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ Rules for drivers:
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -107,7 +109,8 @@ class Router:
     Args:
         config: the router configuration.
         authenticators: config class -> authenticator factory; defaults to
-            :data:`~.authentication.BUILTIN_AUTHENTICATORS` (anonymous, ticket).
+            :data:`~.authentication.BUILTIN_AUTHENTICATORS` (anonymous, ticket, wampcra,
+            cryptosign, scram).
         wall_clock_offset: ``time.time() - time.monotonic()`` at start, so that the
             ``created`` timestamps of the meta API can be made from ``now`` without the
             core reading a clock.
@@ -129,6 +132,11 @@ class Router:
         self._offset = wall_clock_offset
         self._rng = rng if rng is not None else random.Random()
         self._session_ids: set[int] = set()
+        # Pending CHALLENGEs: session -> deadline, and a heap of (deadline, seq, session)
+        # whose entries are live only while they match the dict (cleaned lazily).
+        self._challenged: dict[RouterSession, float] = {}
+        self._challenge_heap: list[tuple[float, int, RouterSession]] = []
+        self._challenge_seq = itertools.count()
         self.realms: dict[str, Realm] = {}
         for realm_config in config.realms:
             self.add_realm(realm_config)
@@ -155,7 +163,11 @@ class Router:
             transport_info: what authentication, authorization and the meta API may
                 need: e.g. ``type`` (``websocket``/``rawsocket``), ``peer``, ``is_secure``,
                 ``serializer``, ``channel_binding``. Scalar items appear in
-                ``wamp.session.get``; others (bytes) only reach authenticators.
+                ``wamp.session.get``; others only reach authenticators.
+                ``channel_binding`` maps a TLS channel binding type (``"tls-unique"``,
+                ``"tls-exporter"``) to the connection's 32-byte channel id, as
+                :func:`autostrada.auth.tls_channel_id` makes it; leave out a type the
+                connection cannot provide (cryptosign then refuses to bind to it).
             context: any object the driver wants back on ``session.context``.
         """
         return RouterSession(transport_info, context)
@@ -213,15 +225,24 @@ class Router:
             return []
 
     def next_deadline(self) -> float | None:
-        """When :meth:`tick` next has work (a call timeout), or ``None``."""
+        """When :meth:`tick` next has work (a call or challenge timeout), or ``None``."""
         deadlines = [
             d for d in (r.dealer.next_deadline() for r in self.realms.values()) if d is not None
         ]
+        heap = self._challenge_heap
+        while heap and self._challenged.get(heap[0][2]) != heap[0][0]:
+            heapq.heappop(heap)
+        if heap:
+            deadlines.append(heap[0][0])
         return min(deadlines) if deadlines else None
 
     def tick(self, now: float) -> Outgoing:
-        """Fire the timeouts due at ``now``: ERROR ``wamp.error.timeout`` and INTERRUPTs."""
-        out: Outgoing = []
+        """Fire the timeouts due at ``now``.
+
+        Calls: ERROR ``wamp.error.timeout`` and INTERRUPTs. Challenges not answered within
+        ``RouterLimits.challenge_timeout``: ABORT ``wamp.error.authentication_failed``.
+        """
+        out = self._expire_challenges(now)
         for realm in self.realms.values():
             try:
                 out.extend(realm.dealer.tick(now))
@@ -242,6 +263,31 @@ class Router:
                 out.extend(realm.kill(session, reason, message, now))
         return out
 
+    def _arm_challenge(self, session: RouterSession, now: float) -> None:
+        # A client that never answers must not hold its session forever (DESIGN.md §6).
+        deadline = now + self.config.limits.challenge_timeout
+        self._challenged[session] = deadline
+        heapq.heappush(self._challenge_heap, (deadline, next(self._challenge_seq), session))
+        # Entries of answered or vanished challenges stay until popped; rebuild the heap
+        # when they outnumber the live ones, so that it holds no old session for long.
+        if len(self._challenge_heap) > 64 + 2 * len(self._challenged):
+            self._challenge_heap = [
+                (d, next(self._challenge_seq), s) for s, d in self._challenged.items()
+            ]
+            heapq.heapify(self._challenge_heap)
+
+    def _expire_challenges(self, now: float) -> Outgoing:
+        out: Outgoing = []
+        heap = self._challenge_heap
+        while heap and heap[0][0] <= now:
+            deadline, _, session = heapq.heappop(heap)
+            if self._challenged.get(session) != deadline:
+                continue  # answered, re-challenged or gone since
+            timeout = self.config.limits.challenge_timeout
+            text = f"no AUTHENTICATE within {timeout:g} s of the CHALLENGE"
+            out.extend(self._abort(session, ApplicationError.AUTHENTICATION_FAILED, text, now))
+        return out
+
     # ----------------------------------------------------------------------------------
     # Ending sessions
 
@@ -250,6 +296,7 @@ class Router:
         was_established = session.established
         session.state = SessionState.CLOSED
         session.authenticator = None
+        self._challenged.pop(session, None)
         self._session_ids.discard(session.session_id)
         if was_established and session.realm is not None:
             return session.realm.leave(session, now)
@@ -321,6 +368,7 @@ class Router:
             details=details,
             session_id=session.session_id,
             transport=session.transport_info,
+            timestamp=self._iso_time(now),
         )
         return self._apply(session, self._outcome(lambda: authenticator.hello(info)), now)
 
@@ -350,12 +398,14 @@ class Router:
             return Deny(ApplicationError.AUTHENTICATION_FAILED, f"authentication failed: {exc}")
 
     def _apply(self, session: RouterSession, outcome: AuthOutcome, now: float) -> Outgoing:
+        self._challenged.pop(session, None)
         if isinstance(outcome, Accept):
             return self._welcome(session, outcome, now)
         if isinstance(outcome, Deny):
             return self._abort(session, outcome.reason, outcome.message, now)
         if isinstance(outcome, Challenge):
             session.state = SessionState.CHALLENGING
+            self._arm_challenge(session, now)
             return [(session, ChallengeMessage(outcome.method, outcome.extra))]
         return self._call_authenticator(session, outcome, now)
 
