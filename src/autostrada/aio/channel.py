@@ -1,0 +1,280 @@
+"""The asyncio side of a WAMP connection: a byte pump between a socket and a framing engine.
+
+A :class:`Channel` is an :class:`asyncio.Protocol` that carries whole WAMP messages
+(bytes) over one connection, whatever the framing (WebSocket or RawSocket — see the
+subclasses). It does no WAMP parsing: the session driver (client or router) reads
+frames through :meth:`Channel.set_receiver` and writes them with :meth:`Channel.send`.
+
+Shared here: handshake and close futures, keepalive pings with a timeout, write
+flow control (``drain``), bounded close, and the rule that every failure is reported
+once, as a :class:`~autostrada.exceptions.TransportError` naming the endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from autostrada.exceptions import TransportError
+from autostrada.serializers import Serializer
+
+__all__ = ["Channel", "FrameReceiver"]
+
+log = logging.getLogger("autostrada.transport")
+
+FrameReceiver = Callable[[bytes], None]
+CloseReceiver = Callable[[Exception | None], None]
+
+
+class Channel(asyncio.Protocol):
+    """Base class of WebSocket and RawSocket channels (one per connection).
+
+    Lifecycle: ``opened`` resolves with the negotiated WAMP
+    :class:`~autostrada.serializers.Serializer` once the transport handshake is done, or fails with
+    :class:`TransportError`. ``closed`` resolves (``None`` for a clean close, else the
+    error) when the connection is gone. Frames that arrive before a receiver is set
+    are buffered, so a message in the same packet as the handshake is never lost.
+
+    Args:
+        endpoint: a human-readable name of the peer (URL or address) for messages.
+        max_message_size: the largest message accepted from the peer, in bytes.
+        keepalive_interval: seconds between keepalive pings (``None``: no pings).
+        keepalive_timeout: seconds to wait for the pong before failing the connection.
+        close_timeout: seconds to wait for the peer during a closing handshake.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        max_message_size: int,
+        keepalive_interval: float | None = None,
+        keepalive_timeout: float | None = None,
+        close_timeout: float = 5.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self.max_message_size = max_message_size
+        self.keepalive_interval = keepalive_interval
+        self.keepalive_timeout = keepalive_timeout
+        self.close_timeout = close_timeout
+        self.loop = asyncio.get_running_loop()
+        self.opened: asyncio.Future[Serializer] = self.loop.create_future()
+        self.closed: asyncio.Future[Exception | None] = self.loop.create_future()
+        self.transport: asyncio.Transport | None = None
+        self.serializer: Serializer | None = None
+        self._receiver: FrameReceiver | None = None
+        self._on_close: CloseReceiver | None = None
+        self._early_frames: list[bytes] = []
+        self._error: Exception | None = None
+        self._write_paused = False
+        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._ping_timer: asyncio.TimerHandle | None = None
+        self._pong_deadline: asyncio.TimerHandle | None = None
+        self._ping_payload: bytes | None = None
+        self._close_timer: asyncio.TimerHandle | None = None
+        self._aborted = False  # dropped on purpose: no closing handshake to check
+
+    # ------------------------------------------------------------------ public API
+
+    def set_receiver(self, on_frame: FrameReceiver, on_close: CloseReceiver | None = None) -> None:
+        """Deliver incoming messages to ``on_frame`` and the end of the connection to ``on_close``.
+
+        Frames buffered before this call are delivered at once, in order.
+        """
+        self._receiver = on_frame
+        self._on_close = on_close
+        early, self._early_frames = self._early_frames, []
+        for frame in early:
+            on_frame(frame)
+        if self.closed.done() and on_close is not None:
+            on_close(self.closed.result())
+
+    def send(self, data: bytes) -> None:
+        """Send one WAMP message (already serialized). Never blocks; see :meth:`drain`.
+
+        Raises:
+            TransportError: the connection is not open.
+        """
+        raise NotImplementedError
+
+    async def drain(self) -> None:
+        """Wait until the write buffer is below its high-water mark (flow control)."""
+        if self._error is not None:
+            raise self._error
+        if not self._write_paused:
+            return
+        if self.closed.done():
+            # connection_lost does not call resume_writing: a waiter added now
+            # would never be woken.
+            raise TransportError(f"connection to {self.endpoint} closed")
+        waiter: asyncio.Future[None] = self.loop.create_future()
+        self._drain_waiters.append(waiter)
+        await waiter
+
+    def write_buffer_size(self) -> int:
+        """Bytes queued in the socket's write buffer (the router bounds this per session)."""
+        return self.transport.get_write_buffer_size() if self.transport is not None else 0
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start closing the connection; ``closed`` resolves when it is gone (bounded)."""
+        raise NotImplementedError
+
+    def abort(self, error: Exception | None = None) -> None:
+        """Drop the connection at once, without a closing handshake.
+
+        ``closed`` then resolves with ``error``: ``None`` (a deliberate, clean end)
+        unless an error is given or the connection had failed already.
+        """
+        self._aborted = True
+        if error is not None:
+            self._fail(error)
+        if self.transport is not None:
+            self.transport.abort()
+
+    async def wait_closed(self) -> Exception | None:
+        """Wait until the connection is gone; return ``None`` if it closed cleanly."""
+        return await asyncio.shield(self.closed)
+
+    @property
+    def is_open(self) -> bool:
+        """True between a completed handshake and the start of closing."""
+        return self.opened.done() and not self.opened.cancelled() and self._is_open()
+
+    # -------------------------------------------------------- asyncio.Protocol API
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.start()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_timers()
+        if exc is not None:
+            error = TransportError(f"connection to {self.endpoint} lost: {exc}")
+            # Keep the OSError / ssl.SSLError: callers tell certificate problems
+            # (fatal) from network trouble (retried) by it.
+            error.__cause__ = exc
+            self._fail(error)
+        elif not self.opened.done():
+            self._fail(TransportError(f"connection to {self.endpoint} closed during the handshake"))
+        self._finish()
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._wake_drainers(None)
+
+    # ---------------------------------------------------------- for subclasses
+
+    def start(self) -> None:
+        """Called when the socket is connected: begin the handshake (client) or wait."""
+
+    def _is_open(self) -> bool:
+        raise NotImplementedError
+
+    def _send_ping(self, payload: bytes) -> None:
+        raise NotImplementedError
+
+    def _handshake_done(self, serializer: Serializer) -> None:
+        """Subclasses call this once the transport handshake succeeded."""
+        self.serializer = serializer
+        if not self.opened.done():
+            self.opened.set_result(serializer)
+        if self.keepalive_interval:
+            self._ping_timer = self.loop.call_later(self.keepalive_interval, self._keepalive)
+
+    def _deliver(self, frame: bytes) -> None:
+        """Subclasses call this for every complete incoming message."""
+        if self._receiver is not None:
+            self._receiver(frame)
+        else:
+            self._early_frames.append(frame)
+
+    def _pong_received(self, payload: bytes) -> None:
+        if payload == self._ping_payload:
+            self._ping_payload = None
+            if self._pong_deadline is not None:
+                self._pong_deadline.cancel()
+                self._pong_deadline = None
+
+    def _fail(self, error: Exception) -> None:
+        """Record the first error; fail the handshake future if still pending."""
+        if self._error is None:
+            self._error = error
+        if not self.opened.done():
+            self.opened.set_exception(error)
+            self.opened.exception()  # mark retrieved: the caller may be gone
+        self._wake_drainers(error)
+
+    def _schedule_close_timeout(self) -> None:
+        if self._close_timer is None and self.transport is not None:
+            self._close_timer = self.loop.call_later(self.close_timeout, self._close_timed_out)
+
+    # ------------------------------------------------------------------ internals
+
+    def _close_timed_out(self) -> None:
+        log.debug("closing handshake with %s timed out; dropping the connection", self.endpoint)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _keepalive(self) -> None:
+        self._ping_timer = None
+        if not self._is_open():
+            return
+        if self._ping_payload is None:
+            self._ping_payload = os.urandom(4)
+            self._send_ping(self._ping_payload)
+            if self.keepalive_timeout:
+                self._pong_deadline = self.loop.call_later(
+                    self.keepalive_timeout, self._keepalive_timed_out
+                )
+        assert self.keepalive_interval is not None
+        self._ping_timer = self.loop.call_later(self.keepalive_interval, self._keepalive)
+
+    def _keepalive_timed_out(self) -> None:
+        self._pong_deadline = None
+        error = TransportError(
+            f"{self.endpoint} did not answer a keepalive ping within {self.keepalive_timeout} s"
+        )
+        log.warning("%s", error)
+        self.abort(error)
+
+    def _stop_timers(self) -> None:
+        for timer in (self._ping_timer, self._pong_deadline, self._close_timer):
+            if timer is not None:
+                timer.cancel()
+        self._ping_timer = self._pong_deadline = self._close_timer = None
+
+    def _wake_drainers(self, error: Exception | None) -> None:
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                if error is None:
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(error)
+
+    def _finish(self) -> None:
+        if self.closed.done():
+            return
+        if not self.opened.done():
+            self._fail(TransportError(f"connection to {self.endpoint} closed"))
+        self._wake_drainers(self._error or TransportError(f"connection to {self.endpoint} closed"))
+        self.closed.set_result(self._error)
+        if self._on_close is not None:
+            self._on_close(self._error)
+
+    def __repr__(self) -> str:
+        state = "open" if self.is_open else "closed" if self.closed.done() else "opening"
+        return f"<{type(self).__name__} {self.endpoint} {state}>"
+
+
+def describe(value: Any) -> str:
+    """Short printable form of a peer-provided value for log and error messages."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,334 @@
+"""WAMP over WebSocket: a :class:`~autostrada.aio.channel.Channel` on websockets' sans-I/O protocol.
+
+We drive ``websockets.client.ClientProtocol`` / ``websockets.server.ServerProtocol``
+(the library's documented sans-I/O layer) from our own :class:`asyncio.Protocol`
+rather than its asyncio API: one code path for client and router, no task or queue
+per connection, and the router can sniff the first byte of a connection to serve
+RawSocket and WebSocket on one port.
+
+Spec: Basic Profile "WebSocket Transport" — the WAMP serializer is negotiated as the
+WebSocket subprotocol ``wamp.2.<serializer>``; JSON travels in text frames, binary
+serializers in binary frames.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from websockets.client import ClientProtocol
+from websockets.datastructures import Headers
+from websockets.exceptions import InvalidStatus, InvalidURI
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request, Response
+from websockets.protocol import State
+from websockets.server import ServerProtocol
+from websockets.typing import Subprotocol
+from websockets.uri import parse_uri
+
+from autostrada.exceptions import TransportError
+from autostrada.serializers import by_subprotocol, subprotocols
+
+from .channel import Channel
+
+__all__ = ["WebSocketChannel"]
+
+log = logging.getLogger("autostrada.transport")
+
+# Close codes that end a connection normally (RFC 6455 §7.4.1): 1000 normal,
+# 1001 going away.
+_CLEAN_CODES = frozenset({1000, 1001})
+
+
+# A server-side hook: inspect the upgrade request; return a Response to refuse it.
+RequestCheck = Callable[[Request], Response | None]
+
+
+class WebSocketChannel(Channel):
+    """A WAMP connection over WebSocket, client or server side.
+
+    Build with :meth:`client` or :meth:`server`; pass the instance as the protocol
+    to ``loop.create_connection`` / ``loop.create_server`` (or hand it a transport
+    with :meth:`connection_made`).
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        protocol: ClientProtocol | ServerProtocol,
+        *,
+        headers: dict[str, str] | None = None,
+        check_request: RequestCheck | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(endpoint, **options)
+        self.protocol = protocol
+        self._headers = headers or {}
+        self._check_request = check_request
+        self._text = False
+        self._parts: list[bytes] = []
+        self._parts_size = 0
+        self.request: Request | None = None
+
+    @classmethod
+    def client(
+        cls,
+        url: str,
+        serializers: Sequence[str],
+        *,
+        headers: dict[str, str] | None = None,
+        max_message_size: int = 1 << 20,
+        endpoint: str | None = None,
+        **options: Any,
+    ) -> WebSocketChannel:
+        """A client channel for ``url`` offering ``serializers`` (e.g. ``["json", "msgpack"]``).
+
+        Args:
+            url: the ``ws://`` or ``wss://`` URL the handshake names (Host header, path).
+            serializers: serializer names, in the client's order of preference.
+            headers: extra HTTP headers for the upgrade request; a name the request
+                already has (e.g. ``Origin``) replaces that header.
+            max_message_size: the largest message accepted from the server, in bytes.
+            endpoint: the name used in error messages (default: ``url``), e.g. the
+                ``ws+unix://`` URL the caller gave when ``url`` is synthesized.
+            **options: keepalive and close timeouts, see :class:`Channel`.
+
+        Raises:
+            ValueError: ``url`` is not a ``ws://`` or ``wss://`` URL.
+        """
+        try:
+            uri = parse_uri(url)
+        except InvalidURI as exc:  # not an InvalidHandshake since websockets 14
+            raise ValueError(f"not a WebSocket URL: {url!r} ({exc})") from None
+        protocol = ClientProtocol(
+            uri,
+            subprotocols=[Subprotocol(name) for name in subprotocols(serializers)],
+            max_size=max_message_size,
+            logger=log,
+        )
+        return cls(
+            endpoint or url,
+            protocol,
+            headers=headers,
+            max_message_size=max_message_size,
+            **options,
+        )
+
+    @classmethod
+    def server(
+        cls,
+        endpoint: str,
+        serializers: Sequence[str],
+        *,
+        max_message_size: int = 1 << 20,
+        check_request: RequestCheck | None = None,
+        **options: Any,
+    ) -> WebSocketChannel:
+        """A server channel accepting ``serializers`` (in the server's order of preference)."""
+        protocol = ServerProtocol(
+            subprotocols=[Subprotocol(name) for name in subprotocols(serializers)],
+            max_size=max_message_size,
+            logger=log,
+        )
+        return cls(
+            endpoint,
+            protocol,
+            check_request=check_request,
+            max_message_size=max_message_size,
+            **options,
+        )
+
+    # ------------------------------------------------------------------ Channel API
+
+    def start(self) -> None:
+        protocol = self.protocol
+        if isinstance(protocol, ClientProtocol):
+            request = protocol.connect()
+            for name, value in self._headers.items():
+                # websockets' Headers is a multidict: assignment appends, so a
+                # caller's Origin or Authorization would go out twice.
+                if name in request.headers:
+                    del request.headers[name]
+                request.headers[name] = value
+            protocol.send_request(request)
+            self._flush()
+
+    def send(self, data: bytes) -> None:
+        protocol = self.protocol
+        if protocol.state is not State.OPEN:
+            raise self._error or TransportError(f"connection to {self.endpoint} is not open")
+        if self._text:
+            protocol.send_text(data)
+        else:
+            protocol.send_binary(data)
+        transport = self.transport
+        assert transport is not None
+        for chunk in protocol.data_to_send():
+            transport.write(chunk)
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        protocol = self.protocol
+        if protocol.state is State.OPEN:
+            protocol.send_close(code, reason)
+            self._flush()
+            self._schedule_close_timeout()
+        elif self.transport is not None and protocol.state is State.CONNECTING:
+            self.transport.close()
+
+    def _is_open(self) -> bool:
+        return self.protocol.state is State.OPEN
+
+    def _send_ping(self, payload: bytes) -> None:
+        self.protocol.send_ping(payload)
+        self._flush()
+
+    # -------------------------------------------------------- asyncio.Protocol API
+
+    def data_received(self, data: bytes) -> None:
+        self.protocol.receive_data(data)
+        self._handle_events()
+
+    def eof_received(self) -> bool | None:
+        self.protocol.receive_eof()
+        # Not only for symmetry: an HTTP response without Content-Length (a
+        # refusal such as 403) has its body read to EOF, so the Response event
+        # only comes out now.
+        self._handle_events()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is None and self.opened.done() and not self._error and not self._aborted:
+            self._check_close_codes()
+        super().connection_lost(exc)
+
+    # ------------------------------------------------------------------ internals
+
+    def _handle_events(self) -> None:
+        for event in self.protocol.events_received():
+            if isinstance(event, Frame):
+                self._on_frame(event)
+            elif isinstance(event, Request):
+                self._on_request(event)
+            else:
+                self._on_response(event)
+        error = self.protocol.handshake_exc
+        if error is not None and not self.opened.done():
+            # Not even an HTTP message (no Request/Response event came out):
+            # say so now rather than "closed" once the peer hangs up.
+            failure = TransportError(f"WebSocket handshake with {self.endpoint} failed: {error}")
+            failure.__cause__ = error
+            self._fail(failure)
+        self._flush()
+
+    def _flush(self) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        for chunk in self.protocol.data_to_send():
+            if chunk:
+                transport.write(chunk)
+            elif transport.can_write_eof():
+                transport.write_eof()
+            else:
+                transport.close()
+        if self.protocol.close_expected():
+            self._schedule_close_timeout()
+
+    def _on_request(self, request: Request) -> None:
+        protocol = self.protocol
+        assert isinstance(protocol, ServerProtocol)
+        self.request = request
+        response = self._check_request(request) if self._check_request else None
+        if response is None:
+            response = protocol.accept(request)
+        protocol.send_response(response)
+        self._flush()
+        if response.status_code != 101:
+            error = protocol.handshake_exc
+            reason = (
+                str(error) if error else f"HTTP {response.status_code} {response.reason_phrase}"
+            )
+            self._fail(TransportError(f"refused WebSocket upgrade from {self.endpoint}: {reason}"))
+            return
+        self._opened_with(response.headers)
+
+    def _on_response(self, response: Response) -> None:
+        error = self.protocol.handshake_exc
+        if error is not None:
+            if isinstance(error, InvalidStatus):
+                status = error.response
+                message = f"HTTP {status.status_code} {status.reason_phrase}"
+                # A websockets or Crossbar server explains a refusal in the body
+                # ("invalid subprotocol; expected one of ..."): worth showing.
+                body = _first_line(status.body)
+                if body:
+                    message += f" ({body})"
+            else:
+                message = str(error)
+            failure = TransportError(f"WebSocket handshake with {self.endpoint} failed: {message}")
+            failure.__cause__ = error
+            self._fail(failure)
+            return
+        self._opened_with(response.headers)
+
+    def _opened_with(self, headers: Headers) -> None:
+        subprotocol = headers.get("Sec-WebSocket-Protocol")
+        try:
+            serializer = by_subprotocol(subprotocol) if subprotocol else None
+        except ValueError:
+            serializer = None
+        if serializer is None:
+            self._fail(
+                TransportError(f"{self.endpoint} did not agree on a WAMP serializer subprotocol")
+            )
+            # fail(), not send_close(): the peer's own close frame may have come in
+            # the same packet as its response and already moved us to CLOSING.
+            self.protocol.fail(1002, "no WAMP subprotocol")
+            self._flush()
+            return
+        self._text = not serializer.binary
+        self._handshake_done(serializer)
+
+    def _on_frame(self, frame: Frame) -> None:
+        opcode = frame.opcode
+        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+            if frame.fin:
+                self._deliver(bytes(frame.data))
+            else:
+                self._parts = [bytes(frame.data)]
+                self._parts_size = len(frame.data)
+        elif opcode is Opcode.CONT:
+            # Fragmented message (RFC 6455 §5.4): websockets checks the total
+            # against max_size; we only reassemble.
+            self._parts.append(bytes(frame.data))
+            self._parts_size += len(frame.data)
+            if frame.fin:
+                data = b"".join(self._parts)
+                self._parts = []
+                self._parts_size = 0
+                self._deliver(data)
+        elif opcode is Opcode.PONG:
+            self._pong_received(bytes(frame.data))
+
+    def _check_close_codes(self) -> None:
+        protocol = self.protocol
+        received = protocol.close_rcvd
+        sent = protocol.close_sent
+        if received is not None and received.code in _CLEAN_CODES:
+            return
+        if received is None and sent is not None and sent.code in _CLEAN_CODES:
+            return  # we were closing anyway; the peer just did not echo
+        code = received or sent
+        detail = f"close code {code.code} {code.reason!r}" if code else "no close frame"
+        error = TransportError(f"WebSocket connection to {self.endpoint} failed: {detail}")
+        # What our parser objected to (a message over max_size, a bad frame...).
+        error.__cause__ = protocol.parser_exc
+        self._fail(error)
+
+
+def _first_line(body: bytes | bytearray) -> str:
+    """The first line of an HTTP error body, printable and short, for error messages."""
+    text = bytes(body[:200]).decode("utf-8", "replace").strip()
+    line = "".join(c if c.isprintable() else "?" for c in text.split("\n", 1)[0].strip())
+    return line if len(line) <= 120 else line[:117] + "..."
