@@ -776,11 +776,15 @@ class ScramCredential:
         return cls(kdf, iterations, principal.get("memory"), salt, stored_key, server_key)
 
     def to_config(self) -> dict[str, Any]:
-        """The Crossbar principal form (hex strings)."""
+        """The Crossbar principal form (hex strings).
+
+        Crossbar's config checker wants ``memory`` as an int even for pbkdf2 (``None``
+        is refused), so pbkdf2 credentials carry ``memory: 0``.
+        """
         return {
             "kdf": self.kdf,
             "iterations": self.iterations,
-            "memory": self.memory,
+            "memory": self.memory if self.memory is not None else 0,
             "salt": self.salt.hex(),
             "stored-key": self.stored_key.hex(),
             "server-key": self.server_key.hex(),
