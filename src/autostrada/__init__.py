@@ -1,8 +1,16 @@
-"""autostrada: an asyncio WAMP library — client, Autobahn-compatible Component, embedded router."""
+"""autostrada: an asyncio WAMP library — client, Autobahn-compatible Component, embedded router.
+
+The names an Autobahn asyncio application imports from ``autobahn.wamp.types``,
+``autobahn.wamp.exception`` and ``autobahn.wamp.request`` are importable from here.
+"""
 
 from __future__ import annotations
 
-from .exceptions import (
+from autostrada import wamp
+from autostrada.aio.client import connect
+from autostrada.aio.session import CallStream, Session
+from autostrada.authenticators import create_authenticator
+from autostrada.exceptions import (
     ApplicationError,
     AuthenticationFailed,
     InvalidState,
@@ -11,10 +19,49 @@ from .exceptions import (
     TransportError,
     WampError,
 )
+from autostrada.request import Publication, Registration, Subscription
+from autostrada.types import (
+    CallDetails,
+    CallOptions,
+    CallResult,
+    Challenge,
+    CloseDetails,
+    ComponentConfig,
+    EventDetails,
+    PublishOptions,
+    RegisterOptions,
+    SessionDetails,
+    SubscribeOptions,
+    TransportDetails,
+)
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    # sessions
+    "Session",
+    "CallStream",
+    "connect",
+    "create_authenticator",
+    "wamp",
+    # types (autobahn.wamp.types)
+    "CallDetails",
+    "CallOptions",
+    "CallResult",
+    "Challenge",
+    "CloseDetails",
+    "ComponentConfig",
+    "EventDetails",
+    "PublishOptions",
+    "RegisterOptions",
+    "SessionDetails",
+    "SubscribeOptions",
+    "TransportDetails",
+    # requests (autobahn.wamp.request)
+    "Publication",
+    "Registration",
+    "Subscription",
+    # exceptions (autobahn.wamp.exception)
     "ApplicationError",
     "AuthenticationFailed",
     "InvalidState",
