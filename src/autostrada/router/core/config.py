@@ -380,7 +380,8 @@ class ScramPrincipal:
         _check_positive(self.iterations, "ScramPrincipal.iterations")
         for name in ("salt", "stored_key", "server_key", "role"):
             _check_str(getattr(self, name), f"ScramPrincipal.{name}")
-        if self.memory is not None:
+        # pbkdf2 has no memory cost; Crossbar's configs carry memory: 0 for it.
+        if self.memory is not None and not (self.kdf == "pbkdf2" and self.memory == 0):
             _check_positive(self.memory, "ScramPrincipal.memory")
 
     def __repr__(self) -> str:
