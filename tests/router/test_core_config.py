@@ -76,7 +76,10 @@ USER = RoleConfig("user", [Permission.allow_all()])
         (lambda: CryptosignPrincipal([], "user"), "CryptosignPrincipal.authorized_keys"),
         (lambda: CryptosignPrincipal([""], "user"), "CryptosignPrincipal.authorized_keys[0]"),
         (lambda: ScramPrincipal("md5", 1, "s", "k", "k", "user"), "ScramPrincipal.kdf"),
-        (lambda: ScramPrincipal("argon2id-13", 1, "s", "k", "k", "user", 0), "ScramPrincipal.memory"),
+        (
+            lambda: ScramPrincipal("argon2id-13", 1, "s", "k", "k", "user", 0),
+            "ScramPrincipal.memory",
+        ),
         (lambda: RealmConfig("bad realm"), "RealmConfig.name"),
         (lambda: RealmConfig("r", roles=[USER, USER]), "RealmConfig.roles[1]"),
         (lambda: RealmConfig("r", roles=["user"]), "RealmConfig.roles[0]"),  # type: ignore[list-item]
