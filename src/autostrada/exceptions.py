@@ -138,10 +138,16 @@ class ApplicationError(WampError):
     def __init__(self, error: str, *args: Any, **kwargs: Any) -> None:
         if not isinstance(error, str):
             raise TypeError(f"ApplicationError: error must be a URI string, got {error!r}")
-        super().__init__(error, *args)
+        # As in Autobahn, ``args`` is the positional payload (not the URI), so ported
+        # code reading ``exc.args`` sees the same values.
+        super().__init__(*args)
         self.error = error
-        self.args_ = list(args)
         self.kwargs = dict(kwargs)
+
+    @property
+    def args_(self) -> list[Any]:
+        """The positional payload as a list (``exc.args`` is the same, as a tuple)."""
+        return list(self.args)
 
     def error_message(self) -> str:
         """Return ``"<uri>: <first arg>"``, or just the URI when there is no text."""

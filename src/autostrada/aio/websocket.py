@@ -19,7 +19,7 @@ from typing import Any
 
 from websockets.client import ClientProtocol
 from websockets.datastructures import Headers
-from websockets.exceptions import InvalidStatus, InvalidURI
+from websockets.exceptions import InvalidStatus, InvalidURI, NegotiationError
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
@@ -28,17 +28,36 @@ from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
 from autostrada.exceptions import TransportError
-from autostrada.serializers import by_subprotocol, subprotocols
+from autostrada.serializers import by_subprotocol, negotiate, subprotocols
 
 from .channel import Channel
 
 __all__ = ["WebSocketChannel"]
 
 log = logging.getLogger("autostrada.transport")
+# websockets logs every connection open/close at INFO: useful when debugging, noise in
+# a router serving many clients. Its own child logger, WARNING unless configured.
+_protocol_log = logging.getLogger("autostrada.transport.websockets")
+if _protocol_log.level == logging.NOTSET:
+    _protocol_log.setLevel(logging.WARNING)
 
 # Close codes that end a connection normally (RFC 6455 §7.4.1): 1000 normal,
 # 1001 going away.
 _CLEAN_CODES = frozenset({1000, 1001})
+
+
+def _client_preference(
+    protocol: ServerProtocol, offered: Sequence[Subprotocol]
+) -> Subprotocol | None:
+    supported = protocol.available_subprotocols
+    if not supported:
+        return None  # nothing configured: the WAMP check after the handshake refuses
+    serializer = negotiate(offered, supported)
+    if serializer is None:
+        raise NegotiationError(
+            "no supported WAMP subprotocol offered; expected one of " + ", ".join(supported)
+        )
+    return Subprotocol(serializer.subprotocol)
 
 
 # A server-side hook: inspect the upgrade request; return a Response to refuse it.
@@ -105,7 +124,7 @@ class WebSocketChannel(Channel):
             uri,
             subprotocols=[Subprotocol(name) for name in subprotocols(serializers)],
             max_size=max_message_size,
-            logger=log,
+            logger=_protocol_log,
         )
         return cls(
             endpoint or url,
@@ -125,11 +144,17 @@ class WebSocketChannel(Channel):
         check_request: RequestCheck | None = None,
         **options: Any,
     ) -> WebSocketChannel:
-        """A server channel accepting ``serializers`` (in the server's order of preference)."""
+        """A server channel accepting ``serializers``.
+
+        The client's order of preference decides among the serializers both sides
+        speak (RFC 6455 §4.2.2 leaves it to the server; Crossbar takes the client's
+        first choice, and so do we, so that one config behaves the same on both).
+        """
         protocol = ServerProtocol(
             subprotocols=[Subprotocol(name) for name in subprotocols(serializers)],
+            select_subprotocol=_client_preference,
             max_size=max_message_size,
-            logger=log,
+            logger=_protocol_log,
         )
         return cls(
             endpoint,
