@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from autostrada import wamp
 from autostrada.aio.client import connect
+from autostrada.aio.component import Component
+from autostrada.aio.runner import run
 from autostrada.aio.session import CallStream, Session
 from autostrada.authenticators import create_authenticator
 from autostrada.exceptions import (
@@ -43,6 +45,9 @@ __all__ = [
     "CallStream",
     "connect",
     "create_authenticator",
+    # components (autobahn.asyncio.component)
+    "Component",
+    "run",
     "wamp",
     # types (autobahn.wamp.types)
     "CallDetails",
