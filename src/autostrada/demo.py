@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 import autostrada
-from autostrada.exceptions import ApplicationError
+from autostrada.exceptions import ApplicationError, WampError
 from autostrada.router.config import ListenerConfig, ServerConfig
 from autostrada.router.core import RealmConfig, RouterConfig
 from autostrada.router.server import RouterServer
@@ -31,6 +31,9 @@ __all__ = ["run_demo"]
 
 log = logging.getLogger("autostrada.demo")
 
+DEMO_TIMEOUT = 30.0
+"""Seconds the whole demo may take: it fails rather than hang."""
+
 
 async def run_demo(quiet: bool = False) -> int:
     """Run the demo; return 0 when every step gave the expected result."""
@@ -44,11 +47,17 @@ async def run_demo(quiet: bool = False) -> int:
         listeners=(ListenerConfig(kind="universal", host="127.0.0.1", port=0),),
     )
     started = time.perf_counter()
-    async with RouterServer(config) as server:
-        port = server.port_of("universal")
-        ws_url, rs_url = f"ws://127.0.0.1:{port}/ws", f"rs://127.0.0.1:{port}"
-        say(f"router    listening on {ws_url} and {rs_url} (realm1)")
-        checks = await _scenario(ws_url, rs_url, say)
+    try:
+        async with asyncio.timeout(DEMO_TIMEOUT), RouterServer(config) as server:
+            ws_url, rs_url = server.urls
+            say(f"router    listening on {ws_url} and {rs_url} (realm1)")
+            checks = await _scenario(ws_url, rs_url, say)
+    except TimeoutError:
+        print(f"demo FAILED: timed out (a step, or the whole demo's {DEMO_TIMEOUT:g} s)")
+        return 1
+    except (WampError, OSError) as exc:
+        print(f"demo FAILED: {type(exc).__name__}: {exc}")
+        return 1
     elapsed = time.perf_counter() - started
     failed = [name for name, ok in checks if not ok]
     if failed:

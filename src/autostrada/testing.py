@@ -18,6 +18,8 @@ with plain tests, pytest-asyncio and anyio alike. In async code without pytest, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -28,6 +30,8 @@ if TYPE_CHECKING:  # imported lazily: this module is a pytest plugin loaded at s
     from autostrada.router.server import RouterServer
 
 __all__ = ["RouterThread", "test_config", "wamp_router"]
+
+log = logging.getLogger("autostrada.testing")
 
 
 def test_config(realm: str = "realm1") -> ServerConfig:
@@ -50,10 +54,14 @@ test_config.__test__ = False  # type: ignore[attr-defined]  # not a test, despit
 class RouterThread:
     """A :class:`RouterServer` running in a background thread.
 
+    Use as a context manager, or call :meth:`start` and :meth:`stop` (which is safe to
+    call at any time, also after a failed start, and more than once).
+
     Attributes:
-        url: the WebSocket URL (``ws://127.0.0.1:<port>/ws``).
-        rs_url: the RawSocket URL of the same listener (``rs://127.0.0.1:<port>``).
+        url: the first WebSocket URL (``ws://127.0.0.1:<port>/ws``), ``""`` if none.
+        rs_url: the first RawSocket URL (``rs://127.0.0.1:<port>``), ``""`` if none.
         realm: the realm name.
+        server: the running :class:`RouterServer` (``None`` when not running).
     """
 
     def __init__(self, config: ServerConfig | None = None, realm: str = "realm1") -> None:
@@ -62,26 +70,54 @@ class RouterThread:
         self.server: RouterServer | None = None
         self.url = ""
         self.rs_url = ""
+        self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stop: asyncio.Event | None = None
+        self._stop_requested = False
 
     def start(self, timeout: float = 10.0) -> RouterThread:
-        """Start the router; return once it listens (or raise what stopped it)."""
+        """Start the router; return once it listens (or raise what stopped it).
+
+        Raises:
+            OSError: a listener could not bind.
+            TimeoutError: the router did not start within ``timeout`` seconds.
+            RuntimeError: it is already running.
+        """
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError("RouterThread.start: the router is already running")
         started: Future[None] = Future()
+        self._stop_requested = False
         self._thread = threading.Thread(
             target=self._run, args=(started,), daemon=True, name="wamp-router"
         )
         self._thread.start()
-        started.result(timeout)
+        try:
+            started.result(timeout)
+        except BaseException:
+            self.stop(timeout)
+            raise
         return self
 
     def _run(self, started: Future[None]) -> None:
-        asyncio.run(self._main(started))
+        try:
+            asyncio.run(self._main(started))
+        except BaseException as exc:  # pragma: no cover - only on a router bug
+            if started.done():
+                log.exception("the test router failed")
+            else:
+                started.set_exception(exc)
+        finally:
+            with self._lock:
+                self._loop = self._stop = None
+            self.server = None
 
     async def _main(self, started: Future[None]) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+        with self._lock:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            if self._stop_requested:
+                self._stop.set()
         from autostrada.router.server import RouterServer  # noqa: PLC0415
 
         try:
@@ -90,22 +126,33 @@ class RouterThread:
         except BaseException as exc:
             started.set_exception(exc)
             return
-        self.server = server
-        port = server.port_of(self.config.listeners[0].kind)
-        self.url = f"ws://127.0.0.1:{port}/ws"
-        self.rs_url = f"rs://127.0.0.1:{port}"
-        started.set_result(None)
         try:
+            self.server = server
+            urls = server.urls
+            self.url = next((u for u in urls if u.startswith("ws")), "")
+            self.rs_url = next((u for u in urls if u.startswith("rs")), "")
+            started.set_result(None)
             await self._stop.wait()
         finally:
             await server.stop()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the router (sessions get GOODBYE) and wait for the thread to end."""
-        if self._loop is not None and self._stop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-            self._thread.join(timeout)
-            if self._thread.is_alive():
+        """Stop the router (sessions get GOODBYE) and wait for the thread to end.
+
+        Raises:
+            RuntimeError: the thread did not end within ``timeout`` seconds.
+        """
+        with self._lock:
+            self._stop_requested = True
+            loop, event = self._loop, self._stop
+        if loop is not None and event is not None:
+            # RuntimeError: the loop closed just now, the thread is ending anyway.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(event.set)
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
                 raise RuntimeError(f"the test router did not stop within {timeout} s")
         self._thread = None
 

@@ -8,18 +8,35 @@ else is taken as an HTTP upgrade), over TCP, TLS or Unix sockets.
 Per connection the driver only decodes, calls the core, encodes and writes. Policies:
 
 * **slow consumers**: a connection whose socket write buffer exceeds the listener's
-  ``max_write_buffer`` is dropped (logged as a warning), so one client that stops
-  reading can never make the router's memory grow without bound;
+  ``max_write_buffer`` after a write is dropped (logged as a warning) and its session
+  ends at once, as if the connection had been lost. So one client that stops reading
+  can never make the router's memory grow beyond about ``max_write_buffer`` (plus the
+  last message) for its connection, and the other sessions are not slowed down;
+* **undeliverable messages**: a message the receiver's serializer cannot carry (a NaN
+  in JSON, an integer beyond 64 bits in MessagePack) or longer than the maximum a
+  RawSocket client announced is not sent, and nobody is left waiting for it: an EVENT
+  or a progressive RESULT is dropped for that receiver (a warning); an INVOCATION is
+  answered to the caller with ERROR ``wamp.error.invalid_argument`` (or
+  ``wamp.error.payload_size_exceeded``), as if the callee had refused it; a RESULT or
+  ERROR is replaced by such an ERROR; anything else ends the receiver's session;
 * **handshake timeout**: a connection that has not completed its transport handshake
-  within ``open_timeout`` is dropped;
-* **shutdown**: every session gets GOODBYE ``wamp.close.system_shutdown``; the
-  server waits (bounded by ``shutdown_timeout``) for the transports to close.
+  within ``open_timeout`` of being accepted is dropped, whether it sent part of a
+  handshake or nothing at all (a TLS handshake has the same bound);
+* **shutdown**: every session gets GOODBYE ``wamp.close.system_shutdown``, connections
+  still in their handshake are closed; the server waits (bounded by
+  ``shutdown_timeout``) for the transports to close, then drops the rest.
+
+URLs: :attr:`RouterServer.urls` names every listener as clients spell it, e.g.
+``ws://127.0.0.1:8080/ws``, ``rs://127.0.0.1:8081``, ``rs+unix:///run/router.sock``.
+A ``ws+unix://`` URL cannot carry a path (its handshake names ``/``), so a WebSocket
+listener on a Unix socket accepts ``/`` besides its configured path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import ssl
 import time
 from collections.abc import Callable
@@ -32,50 +49,111 @@ from autostrada.aio.channel import Channel
 from autostrada.aio.rawsocket import RawSocketChannel
 from autostrada.aio.tls import channel_ids
 from autostrada.aio.websocket import WebSocketChannel
-from autostrada.exceptions import ProtocolError
-from autostrada.messages import Message
-from autostrada.rawsocket import is_rawsocket
+from autostrada.exceptions import ApplicationError, ProtocolError, TransportError
+from autostrada.messages import (
+    Abort,
+    Error,
+    Event,
+    Goodbye,
+    Invocation,
+    Message,
+    MessageType,
+    Result,
+)
+from autostrada.rawsocket import HandshakeErrorCode, is_rawsocket
 from autostrada.router.config import ListenerConfig, ServerConfig, TLSConfig
-from autostrada.router.core import Router, RouterSession
+from autostrada.router.core import Outgoing, Router, RouterSession
 from autostrada.serializers import Serializer
 
 __all__ = ["RouterServer"]
 
 log = logging.getLogger("autostrada.router")
 
+# How long stop() waits for dropped connections to be reported gone (one loop turn is
+# enough for an aborted socket; this is only a bound).
+_ABORT_GRACE = 1.0
+
 
 class _Connection:
     """One client connection: its channel and its session in the router core."""
 
-    __slots__ = ("channel", "listener", "serializer", "session")
+    __slots__ = ("channel", "dropped", "listener", "serializer", "session")
 
     def __init__(self, channel: Channel, listener: ListenerConfig) -> None:
         self.channel = channel
         self.listener = listener
         self.session: RouterSession | None = None
         self.serializer: Serializer | None = None
+        self.dropped = False  # aborted by the router: send nothing more
 
 
-class _Sniffer(asyncio.Protocol):
-    """First protocol of a universal listener: picks RawSocket or WebSocket by the first byte."""
+class _Accepted(asyncio.Protocol):
+    """The first protocol of every accepted connection, until its first bytes arrive.
 
-    def __init__(self, make: Callable[[bool], Channel]) -> None:
-        self._make = make
+    It arms the open timeout at once, so a client that connects and sends nothing is
+    dropped too, and names the peer. On the first bytes it hands the transport to the
+    channel the listener serves: on a universal listener RawSocket when the first byte
+    is 0x7F, else WebSocket.
+    """
+
+    def __init__(self, server: RouterServer, listener: ListenerConfig) -> None:
+        self._server = server
+        self._listener = listener
         self._transport: asyncio.Transport | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._peer = "?"
+        self.channel: Channel | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        if self._server._stopping:  # accepted just before the listener closed
+            transport.abort()
+            return
+        self._peer = _describe_peer(transport.get_extra_info("peername"))
+        self._timer = asyncio.get_running_loop().call_later(
+            self._listener.open_timeout, self._timed_out
+        )
+        self._server._accepted.add(self)
 
     def data_received(self, data: bytes) -> None:
         assert self._transport is not None
-        channel = self._make(is_rawsocket(data))
+        self._server._accepted.discard(self)
+        kind = self._listener.kind
+        rawsocket = is_rawsocket(data) if kind == "universal" else kind == "rawsocket"
+        channel = self._server._channel(self._listener, rawsocket, self._peer)
+        self.channel = channel
+        channel.opened.add_done_callback(self._handshake_over)
         self._transport.set_protocol(channel)
         channel.connection_made(self._transport)
         channel.data_received(data)
 
+    def eof_received(self) -> bool | None:
+        return None  # closed before saying anything: close our side too
+
     def connection_lost(self, exc: Exception | None) -> None:
-        pass  # closed before sending anything: nothing to clean up
+        # Only while no channel has taken over: the client left without a word.
+        self._server._accepted.discard(self)
+        self._handshake_over()
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _handshake_over(self, _opened: object = None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        timeout = self._listener.open_timeout
+        if self.channel is None:
+            log.info("dropping %s: it sent nothing within %s s", self._peer, timeout)
+            self.abort()
+        elif not self.channel.opened.done():
+            log.info("dropping %s: no transport handshake within %s s", self._peer, timeout)
+            self.channel.abort()
 
 
 class RouterServer:
@@ -89,95 +167,134 @@ class RouterServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.router = Router(config.router, wall_clock_offset=time.time() - time.monotonic())
-        self._servers: list[tuple[asyncio.Server, ListenerConfig, str]] = []
+        self._servers: list[tuple[asyncio.Server, ListenerConfig, list[str]]] = []
+        self._accepted: set[_Accepted] = set()  # connected, no byte received yet
         self._connections: set[_Connection] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._deadline: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self._stopped: asyncio.Event | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         """Bind every listener. Raises ``OSError`` naming the address when one cannot bind."""
+        if self._loop is not None:
+            raise RuntimeError("RouterServer.start: already started")
         self._loop = asyncio.get_running_loop()
         for warning in self.config.warnings:
             log.warning("%s", warning)
         try:
             for listener in self.config.listeners:
                 server = await self._listen(listener)
-                url = self._url(server, listener)
-                self._servers.append((server, listener, url))
-                log.info("listening on %s", url)
+                urls = _urls(server, listener)
+                self._servers.append((server, listener, urls))
+                for url in urls:
+                    log.info("listening on %s", url)
         except BaseException:
             await self._close_servers()
             raise
 
     async def _listen(self, listener: ListenerConfig) -> asyncio.Server:
         loop = asyncio.get_running_loop()
-        ssl_context = _server_ssl(listener.tls) if listener.tls else None
+        where = listener.unix_path or f"{listener.host}:{listener.port}"
+        ssl_context = _server_ssl(listener.tls, where) if listener.tls else None
+        # A TLS handshake gets the same bound as the WAMP transport handshake.
+        handshake = listener.open_timeout if ssl_context is not None else None
 
         def factory() -> asyncio.Protocol:
-            if listener.kind == "universal":
-                return _Sniffer(lambda raw: self._channel(listener, raw))
-            return self._channel(listener, listener.kind == "rawsocket")
+            return _Accepted(self, listener)
 
         try:
             if listener.unix_path is not None:
-                return await loop.create_unix_server(factory, listener.unix_path, ssl=ssl_context)
-            return await loop.create_server(factory, listener.host, listener.port, ssl=ssl_context)
+                return await loop.create_unix_server(
+                    factory, listener.unix_path, ssl=ssl_context, ssl_handshake_timeout=handshake
+                )
+            return await loop.create_server(
+                factory,
+                listener.host,
+                listener.port,
+                ssl=ssl_context,
+                ssl_handshake_timeout=handshake,
+            )
         except OSError as exc:
-            where = listener.unix_path or f"{listener.host}:{listener.port}"
             raise OSError(exc.errno, f"cannot listen on {where}: {exc.strerror}") from exc
 
     @property
     def urls(self) -> list[str]:
-        """Where the router listens, as client URLs (``ws://127.0.0.1:8080/ws``, ``rs://...``)."""
-        return [url for _, _, url in self._servers]
+        """Where the router listens, as client URLs (``ws://127.0.0.1:8080/ws``, ``rs://...``).
 
-    def _url(self, server: asyncio.Server, listener: ListenerConfig) -> str:
-        secure = "s" if listener.tls else ""
-        if listener.unix_path is not None:
-            return f"unix:{listener.unix_path}"
-        host, port = server.sockets[0].getsockname()[:2]
-        if listener.kind == "rawsocket":
-            return f"rs{secure}://{host}:{port}"
-        return f"ws{secure}://{host}:{port}{listener.path}"
+        A universal listener has two: its WebSocket URL, then its RawSocket URL. A Unix
+        socket listener's are ``ws+unix:///path`` / ``rs+unix:///path``.
+        """
+        return [url for _, _, urls in self._servers for url in urls]
 
     def port_of(self, kind: str) -> int:
-        """The TCP port of the first listener of ``kind`` (handy with port 0 in tests)."""
+        """The TCP port of the first listener of ``kind`` (handy with port 0 in tests).
+
+        Raises:
+            LookupError: no TCP listener of that kind (``websocket``, ``rawsocket``,
+                ``universal``) is listening.
+        """
         for server, listener, _ in self._servers:
             if listener.kind == kind and listener.unix_path is None:
                 return int(server.sockets[0].getsockname()[1])
         raise LookupError(f"no {kind} TCP listener")
 
     async def stop(self, timeout: float | None = None) -> None:
-        """Say GOODBYE to every session, wait (bounded) for them to close, stop listening."""
-        if self._stopping:
+        """Say GOODBYE to every session, wait (bounded) for them to close, stop listening.
+
+        Connections still in their handshake are closed at once. After ``timeout``
+        (default: the config's ``shutdown_timeout``) the connections left are dropped.
+        Calling it again, or concurrently, waits for the same shutdown.
+        """
+        if self._stopped is not None:
+            await self._stopped.wait()
             return
+        self._stopped = asyncio.Event()
         self._stopping = True
-        timeout = self.config.shutdown_timeout if timeout is None else timeout
+        try:
+            if self._loop is not None:
+                await self._shut_down(self.config.shutdown_timeout if timeout is None else timeout)
+        finally:
+            self._stopped.set()
+
+    async def _shut_down(self, timeout: float) -> None:
         for server, _, _ in self._servers:
-            server.close()
-        self._deliver(self.router.shutdown(self._now()))
-        waits = [c.channel.wait_closed() for c in list(self._connections)]
-        if waits:
-            _, pending = await asyncio.wait(
-                [asyncio.ensure_future(w) for w in waits], timeout=timeout
-            )
-            for task in pending:
-                task.cancel()
-            for connection in list(self._connections):
-                connection.channel.abort()
+            server.close()  # no new connections
+        for accepted in list(self._accepted):
+            accepted.abort()
+        now = self._now()
+        self._deliver(self.router.shutdown(now))
+        for connection in list(self._connections):
+            session = connection.session
+            if session is None or not session.closing:
+                # Still in its transport or WAMP handshake: nobody to say GOODBYE to.
+                if session is not None:
+                    self._deliver(self.router.detach(session, now))
+                connection.channel.close(1001, "router shutting down")
+        await self._wait_closed(timeout)
+        for connection in list(self._connections):
+            connection.dropped = True
+            connection.channel.abort()
+        await self._wait_closed(_ABORT_GRACE)
         if self._timer is not None:
             self._timer.cancel()
+            self._timer = None
         await self._close_servers()
 
+    async def _wait_closed(self, timeout: float) -> None:
+        closing = [c.channel.closed for c in self._connections if not c.channel.closed.done()]
+        if closing:
+            await asyncio.wait(closing, timeout=timeout)
+
     async def _close_servers(self) -> None:
-        for server, _, url in self._servers:
+        for server, _, urls in self._servers:
             server.close()
             await server.wait_closed()
-            log.info("stopped listening on %s", url)
+            for url in urls:
+                log.info("stopped listening on %s", url)
         self._servers.clear()
 
     async def serve_forever(self) -> None:
@@ -200,7 +317,7 @@ class RouterServer:
         assert self._loop is not None
         return self._loop.time()
 
-    def _channel(self, listener: ListenerConfig, rawsocket: bool) -> Channel:
+    def _channel(self, listener: ListenerConfig, rawsocket: bool, endpoint: str) -> Channel:
         options: dict[str, Any] = {
             "keepalive_interval": listener.keepalive_interval,
             "keepalive_timeout": listener.keepalive_timeout,
@@ -208,36 +325,26 @@ class RouterServer:
         }
         if rawsocket:
             names = [s for s in listener.serializers if not s.endswith(".batched")]
-            channel: Channel = RawSocketChannel.server("?", names, **options)
+            # Batched serializers only (a universal listener may say so): no RawSocket
+            # serializer to offer, so refuse the handshake the way the spec says.
+            refuse = None if names else HandshakeErrorCode.SERIALIZER_UNSUPPORTED
+            channel: Channel = RawSocketChannel.server(
+                endpoint, names or ["json"], refuse=refuse, **options
+            )
         else:
+            check = _path_check(listener.path, unix=listener.unix_path is not None)
             channel = WebSocketChannel.server(
-                "?", listener.serializers, check_request=_path_check(listener.path), **options
+                endpoint, listener.serializers, check_request=check, **options
             )
         connection = _Connection(channel, listener)
         channel.opened.add_done_callback(lambda f: self._opened(connection, f))
-        timer = asyncio.get_running_loop().call_later(
-            listener.open_timeout, self._open_timed_out, connection
-        )
-        channel.closed.add_done_callback(lambda _f: timer.cancel())
         self._connections.add(connection)
         channel.closed.add_done_callback(lambda _f: self._connections.discard(connection))
         return channel
 
-    def _open_timed_out(self, connection: _Connection) -> None:
-        channel = connection.channel
-        if not channel.opened.done():
-            log.info(
-                "dropping %s: no transport handshake within %s s",
-                channel.endpoint,
-                connection.listener.open_timeout,
-            )
-            channel.abort()
-
     def _opened(self, connection: _Connection, opened: asyncio.Future[Serializer]) -> None:
         channel = connection.channel
         transport = channel.transport
-        peer = transport.get_extra_info("peername") if transport else None
-        channel.endpoint = _describe_peer(peer)
         if opened.cancelled() or opened.exception() is not None:
             log.debug(
                 "handshake with %s failed: %s",
@@ -267,6 +374,8 @@ class RouterServer:
         session = connection.session
         serializer = connection.serializer
         assert session is not None and serializer is not None
+        if connection.dropped:
+            return  # more frames of the chunk that was being read when we dropped it
         now = self._now()
         try:
             messages = serializer.decode(data)
@@ -282,40 +391,103 @@ class RouterServer:
 
     def _on_close(self, connection: _Connection, error: Exception | None) -> None:
         session = connection.session
-        if session is None:
-            return
+        assert session is not None  # the receiver is set once the session exists
         if error is not None:
             log.info("connection to %s lost: %s", connection.channel.endpoint, error)
         self._deliver(self.router.detach(session, self._now()))
 
     def _deliver(
-        self, outgoing: list[tuple[RouterSession, Message]], origin: RouterSession | None = None
+        self, outgoing: Outgoing, origin: RouterSession | None = None, *, substitute: bool = True
     ) -> None:
         # One encoding per (message, serializer) in this batch: fan-out shares messages.
-        encoded: dict[tuple[int, str], bytes] = {}
+        # Keyed by the serializer itself: json and json.batched share a name, not bytes.
+        encoded: dict[tuple[int, int], bytes | ValueError] = {}
         touched: set[_Connection] = set()
+        undeliverable: list[tuple[RouterSession, Message, ValueError, bool]] = []
         for session, message in outgoing:
             connection: _Connection = session.context
-            serializer = connection.serializer
-            if serializer is None:
+            if connection.dropped:
                 continue
-            key = (id(message), serializer.name)
+            serializer = connection.serializer
+            assert serializer is not None  # set before the session was attached
+            key = (id(message), id(serializer))
             data = encoded.get(key)
             if data is None:
-                data = encoded[key] = serializer.encode(message)
+                try:
+                    data = serializer.encode(message)
+                except ValueError as exc:
+                    data = exc
+                encoded[key] = data
+            if isinstance(data, ValueError):
+                undeliverable.append((session, message, data, False))
+                continue
             try:
                 connection.channel.send(data)
-            except Exception as exc:  # closed meanwhile: detach handles the rest
+            except TransportError as exc:  # closed meanwhile: detach handles the rest
                 log.debug("not sent to %s: %s", connection.channel.endpoint, exc)
+                continue
+            except ValueError as exc:  # longer than the RawSocket peer accepts
+                undeliverable.append((session, message, exc, True))
                 continue
             touched.add(connection)
         if origin is not None and origin.context is not None:
             touched.add(origin.context)
         for connection in touched:
             self._after_send(connection)
+        for session, message, error, too_long in undeliverable:
+            if substitute:
+                replies = self._undeliverable(session, message, error, too_long)
+                self._deliver(replies, substitute=False)
+            else:  # pragma: no cover - a substitute is small; only a pathological peer
+                # Not even the substitute could be sent: drop that peer, do not loop.
+                log.warning("not sent to %s either: %s", session.context.channel.endpoint, error)
+                self._deliver(self._drop(session.context))
         self._arm_timer()
 
+    def _undeliverable(
+        self, session: RouterSession, message: Message, error: ValueError, too_long: bool
+    ) -> Outgoing:
+        """What to do instead of sending ``message`` to ``session`` (module docstring)."""
+        connection: _Connection = session.context
+        endpoint = connection.channel.endpoint
+        uri = (
+            ApplicationError.PAYLOAD_SIZE_EXCEEDED
+            if too_long
+            else ApplicationError.INVALID_ARGUMENT
+        )
+        name = message.TYPE.name
+        text = f"the router cannot send {name} to session {session.session_id}: {error}"
+        log.warning("not sent to %s: %s %s", endpoint, name, error)
+        if isinstance(message, Event) or (
+            isinstance(message, Result) and message.details.get("progress")
+        ):
+            return []
+        if isinstance(message, Invocation):
+            # As if the callee had refused the call: the caller gets an ERROR now.
+            reply = Error(MessageType.INVOCATION, message.request_id, {}, uri, [text])
+            return self.router.receive(session, reply, self._now())
+        if isinstance(message, Result):
+            return [(session, Error(MessageType.CALL, message.request_id, {}, uri, [text]))]
+        if isinstance(message, Error):
+            replacement = Error(message.request_type, message.request_id, {}, message.error, [text])
+            return [(session, replacement)]
+        if isinstance(message, (Abort, Goodbye)):
+            return self._drop(connection)  # its last word, lost: nothing more to say
+        # WELCOME, CHALLENGE...: the session cannot go on without it; say why and end it.
+        out: Outgoing = [(session, Abort({"message": text}, uri))]
+        out.extend(self.router.detach(session, self._now()))
+        return out
+
+    def _drop(self, connection: _Connection) -> Outgoing:
+        """Abort a connection and end its session now (its peers learn at once)."""
+        connection.dropped = True
+        connection.channel.abort()
+        session = connection.session
+        return [] if session is None else self.router.detach(session, self._now())
+
     def _after_send(self, connection: _Connection) -> None:
+        if connection.dropped:
+            return
         channel = connection.channel
         session = connection.session
         if session is not None and session.closing:
@@ -326,7 +498,7 @@ class RouterServer:
             log.warning(
                 "disconnecting %s: it does not read (over %d bytes queued)", channel.endpoint, limit
             )
-            channel.abort()
+            self._deliver(self._drop(connection))
 
     def _arm_timer(self) -> None:
         deadline = self.router.next_deadline()
@@ -336,7 +508,7 @@ class RouterServer:
             self._timer.cancel()
             self._timer = None
         self._deadline = deadline
-        if deadline is not None and self._loop is not None:
+        if deadline is not None and self._loop is not None and not self._stopping:
             self._timer = self._loop.call_at(deadline, self._on_timer)
 
     def _on_timer(self) -> None:
@@ -347,14 +519,29 @@ class RouterServer:
 
 def _describe_peer(peer: Any) -> str:
     if isinstance(peer, tuple) and len(peer) >= 2:
-        return f"{peer[0]}:{peer[1]}"
+        host = f"[{peer[0]}]" if ":" in str(peer[0]) else peer[0]
+        return f"{host}:{peer[1]}"
     return str(peer) if peer else "unix-socket peer"
 
 
-def _path_check(path: str) -> Callable[[Request], Response | None]:
+def _urls(server: asyncio.Server, listener: ListenerConfig) -> list[str]:
+    secure = "s" if listener.tls else ""
+    schemes = {"websocket": ("ws",), "rawsocket": ("rs",), "universal": ("ws", "rs")}
+    if listener.unix_path is not None:
+        path = os.path.abspath(listener.unix_path)
+        return [f"{scheme}{secure}+unix://{path}" for scheme in schemes[listener.kind]]
+    host, port = server.sockets[0].getsockname()[:2]
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return [
+        f"ws{secure}://{where}{listener.path}" if scheme == "ws" else f"rs{secure}://{where}"
+        for scheme in schemes[listener.kind]
+    ]
+
+
+def _path_check(path: str, *, unix: bool) -> Callable[[Request], Response | None]:
     def check(request: Request) -> Response | None:
         requested = request.path.split("?", 1)[0]
-        if path in ("", "/") or requested == path:
+        if path in ("/", requested) or (unix and requested == "/"):
             return None
         body = f"no WAMP endpoint at {requested} (try {path})\n".encode()
         headers = Headers(
@@ -365,12 +552,17 @@ def _path_check(path: str) -> Callable[[Request], Response | None]:
     return check
 
 
-def _server_ssl(tls: TLSConfig) -> ssl.SSLContext:
+def _server_ssl(tls: TLSConfig, where: str) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(tls.cert_file, tls.key_file)
+    try:
+        context.load_cert_chain(tls.cert_file, tls.key_file)
+        if tls.ca_file:
+            # Ask for a client certificate (and check it against ca_file) when one is
+            # configured; require it only when the config says so.
+            context.load_verify_locations(tls.ca_file)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        files = ", ".join(f for f in (tls.cert_file, tls.key_file, tls.ca_file) if f)
+        raise OSError(f"cannot listen on {where}: bad TLS files ({files}): {exc}") from exc
     if tls.ca_file:
-        # Ask for a client certificate (and check it against ca_file) when one is
-        # configured; require it only when the config says so.
-        context.load_verify_locations(tls.ca_file)
         context.verify_mode = ssl.CERT_REQUIRED if tls.require_client_cert else ssl.CERT_OPTIONAL
     return context
