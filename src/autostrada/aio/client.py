@@ -61,7 +61,13 @@ async def connect(
             session.add_authenticator(authenticator)
         await session.attach(channel)
         await session.join(realm)
-    except BaseException:
+    except Exception:
+        # Close, not abort: an abort (RST) can destroy the ABORT we just sent the
+        # router, and waiting (bounded by close_timeout) leaves no socket behind.
+        channel.close()
+        await channel.wait_closed()
+        raise
+    except BaseException:  # cancelled: drop the connection at once
         channel.abort()
         raise
     return session

@@ -36,6 +36,7 @@ import asyncio
 import base64
 import ipaddress
 import logging
+import os
 import ssl as ssl_module
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -433,7 +434,9 @@ def _as_transport_error(exc: Exception, name: str, stage: str) -> Exception:
         reason = getattr(exc, "reason", None) or exc
         return TransportError(f"TLS handshake with {name} failed: {reason}")
     if isinstance(exc, OSError) and exc.strerror:
-        return TransportError(f"cannot connect to {name} ({stage}): {exc.strerror}")
+        # asyncio words a refusal "Connect call failed (addr)": the errno says why.
+        reason = os.strerror(exc.errno) if exc.errno else exc.strerror
+        return TransportError(f"cannot connect to {name} ({stage}): {reason}")
     if isinstance(exc, ConnectionResetError) and not str(exc):
         # What asyncio raises when the peer hangs up during the TLS handshake
         # (e.g. a plain-text server that did not understand the ClientHello).

@@ -14,13 +14,18 @@ Lifecycle::
 
 Guarantees: every pending call/subscribe/register/publish fails at once with a
 :class:`~autostrada.exceptions.SessionClosed` (or the error that ended the session)
-when the session ends for any reason; invocation tasks are cancelled; nothing waits
-forever.
+when the session ends for any reason; invocation tasks are cancelled; subscriptions
+and registrations become inactive; nothing waits forever. After the end, call,
+publish, subscribe and register raise :class:`~autostrada.exceptions.SessionClosed`.
+A message that cannot be serialized, or is larger than the router accepts, is never
+half-sent: the operation raises, and a procedure's unsendable result becomes an ERROR
+for its caller.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import inspect
 import logging
@@ -41,7 +46,7 @@ from autostrada.exceptions import (
     TransportError,
     WampError,
 )
-from autostrada.messages import MessageType
+from autostrada.messages import Call, Cancel, Error, Message, MessageType, Yield
 from autostrada.request import Publication, Registration, Subscription
 from autostrada.serializers import Serializer
 from autostrada.types import (
@@ -69,11 +74,12 @@ Handler = Callable[..., Any]
 class _Call:
     """A call in flight: its future, progress handling and timer."""
 
-    __slots__ = ("future", "on_progress", "procedure", "queue", "tail", "timer")
+    __slots__ = ("future", "on_progress", "procedure", "queue", "request_id", "tail", "timer")
 
-    def __init__(self, future: asyncio.Future[Any], procedure: str) -> None:
+    def __init__(self, future: asyncio.Future[Any], procedure: str, request_id: int) -> None:
         self.future = future
         self.procedure = procedure
+        self.request_id = request_id
         self.on_progress: Handler | None = None
         self.queue: asyncio.Queue[Any] | None = None  # for call_iter()
         self.tail: asyncio.Future[None] | None = None  # last on_progress still running
@@ -108,6 +114,8 @@ class Session:
         self._join_future: asyncio.Future[SessionDetails] | None = None
         self._leave_future: asyncio.Future[CloseDetails] | None = None
         self._details: SessionDetails | None = None
+        self._ended: CloseDetails | None = None  # how the last session ended
+        self._transport_error: Exception | None = None  # why the transport went away
         self._observers: dict[str, list[Handler]] = {}
         self._dispatch: dict[type, Callable[[Any], None]] = {
             core.CallResult: self._on_call_result,
@@ -204,6 +212,19 @@ class Session:
         """True while joined to a realm."""
         return self._core.state is core.SessionState.ESTABLISHED
 
+    def _require_joined(self, what: str) -> None:
+        """Raise unless joined: SessionClosed once a session has ended, else InvalidState."""
+        state = self._core.state
+        if state is core.SessionState.ESTABLISHED:
+            return
+        ended = self._ended
+        if state is core.SessionState.GOODBYE_SENT:
+            raise SessionClosed(f"{what}: the session is leaving", CloseDetails.REASON_DEFAULT)
+        if ended is not None:
+            said = f"{ended.reason}: {ended.message}" if ended.message else ended.reason
+            raise SessionClosed(f"{what}: the session has ended ({said})", ended.reason)
+        raise InvalidState(f"{what}: the session is not joined (join a realm first)")
+
     def router_supports(self, role: str, feature: str) -> bool:
         """Whether the router announced ``feature`` for ``role`` (e.g. dealer, call_canceling)."""
         return self._core.router_supports(role, feature)
@@ -231,18 +252,110 @@ class Session:
             await self._channel.wait_closed()
 
     def _flush(self) -> None:
+        """Send what the core queued; raise the error of a message that could not go.
+
+        Used right after a local operation (call, publish, ...): the error belongs
+        to its caller. A message that cannot be serialized, or that is larger than
+        the peer accepts, never leaves the session in limbo: see :meth:`_unsendable`.
+        """
+        error = self._send_outgoing()
+        if error is not None:
+            raise error
+
+    def _flush_quietly(self, what: str) -> None:
+        """Send what the core queued where nobody can take an error (callbacks, tasks)."""
+        error = self._send_outgoing()
+        if error is not None:
+            log.error("%s: a message for %s was not sent: %s", what, self._endpoint(), error)
+
+    def _send_outgoing(self) -> Exception | None:
         outgoing = self._core.take_outgoing()
         if not outgoing:
-            return
+            return None
+        channel, serializer = self._channel, self._serializer
+        if channel is None or serializer is None:
+            return None
+        encode, send = serializer.encode, channel.send
+        first_error: Exception | None = None
+        queue = collections.deque(outgoing)
+        while queue:
+            message = queue.popleft()
+            try:
+                data = encode(message)
+            except (ValueError, TypeError) as exc:
+                error = self._unsendable(message, exc, oversize=False)
+            else:
+                try:
+                    send(data)
+                    continue
+                except TransportError as exc:
+                    # The transport is gone: the session ends with it (transport_lost),
+                    # which fails whatever is pending.
+                    log.debug("could not send to %s: %s", channel.endpoint, exc)
+                    return first_error
+                except ValueError as exc:  # larger than the peer accepts (RawSocket)
+                    error = self._unsendable(message, exc, oversize=True)
+            queue.extend(self._core.take_outgoing())
+            first_error = first_error or error
+        return first_error
+
+    def _unsendable(self, message: Message, exc: Exception, *, oversize: bool) -> Exception | None:
+        """Deal with a message that cannot be sent; return the error for the local caller.
+
+        The core already counts the message as sent, so it is settled here:
+
+        * an answer to an INVOCATION (final YIELD, ERROR) is replaced by an ERROR
+          (``wamp.error.payload_size_exceeded`` or ``wamp.error.runtime_error``), so
+          that the caller is never left waiting; nothing to raise;
+        * the first CALL of a call is forgotten by the core without a CANCEL (the
+          router never saw it); a later chunk of a progressive call invocation
+          cancels the call, which fails with the error;
+        * anything else (a progressive YIELD, PUBLISH, SUBSCRIBE, ...): the error is
+          raised to the caller of the operation.
+        """
+        name = message.TYPE.name
+        if oversize:
+            text = f"{name} not sent to {self._endpoint()}: {exc}"
+            error: Exception = ApplicationError(ApplicationError.PAYLOAD_SIZE_EXCEEDED, text)
+        else:
+            kind = TypeError if isinstance(exc, TypeError) else ValueError
+            error = kind(f"{name} cannot be serialized: {exc}")
+        error.__cause__ = exc
+        if isinstance(message, Yield | Error) and not (
+            isinstance(message, Yield) and message.options.get("progress") is True
+        ):
+            uri = (
+                ApplicationError.PAYLOAD_SIZE_EXCEEDED
+                if oversize
+                else ApplicationError.RUNTIME_ERROR
+            )
+            log.error("the answer to invocation %s was not sent: %s", message.request_id, error)
+            self._send_direct(
+                Error(MessageType.INVOCATION, message.request_id, {}, uri, [str(error)])
+            )
+            return None
+        if isinstance(message, Call):
+            call = self._calls.get(message.request_id)
+            if call is None:  # the first CALL: the router never saw the call
+                self._core.cancel(message.request_id, "skip")
+                for extra in self._core.take_outgoing():
+                    if not (isinstance(extra, Cancel) and extra.request_id == message.request_id):
+                        self._send_direct(extra)
+            elif not call.future.done():
+                call.future.set_exception(error)
+                call.future.exception()  # raised to the sender; the awaiter may be gone
+                self._handle(self._core.cancel(message.request_id, "killnowait"))
+        return error
+
+    def _send_direct(self, message: Message) -> None:
+        """Send one message the core does not track (a replacement answer)."""
         channel, serializer = self._channel, self._serializer
         if channel is None or serializer is None:
             return
-        encode, send = serializer.encode, channel.send
         try:
-            for message in outgoing:
-                send(encode(message))
-        except TransportError as exc:
-            log.debug("could not send to %s: %s", channel.endpoint, exc)
+            channel.send(serializer.encode(message))
+        except (TransportError, ValueError, TypeError) as exc:
+            log.debug("could not send %s to %s: %s", message.TYPE.name, channel.endpoint, exc)
 
     def _on_frame(self, data: bytes) -> None:
         assert self._serializer is not None
@@ -250,6 +363,9 @@ class Session:
             messages = self._serializer.decode(data)
         except ProtocolError as exc:
             log.warning("protocol violation by %s: %s", self._endpoint(), exc)
+            future = self._join_future
+            if future is not None and not future.done():
+                future.set_exception(exc)  # say what was wrong, not just "aborted"
             self._handle(self._core.abort(ApplicationError.PROTOCOL_VIOLATION, str(exc)))
             self.disconnect()
             return
@@ -258,6 +374,8 @@ class Session:
             self._handle(receive(message))
 
     def _on_transport_closed(self, error: Exception | None) -> None:
+        # What the pending requests' SessionClosed and CloseDetails will name.
+        self._transport_error = error or TransportError(f"connection to {self._endpoint()} closed")
         self._handle(self._core.transport_lost())
         self._spawn(self._fire("disconnect"), "on_disconnect")
 
@@ -265,7 +383,7 @@ class Session:
         dispatch = self._dispatch
         for event in events:
             dispatch[type(event)](event)
-        self._flush()
+        self._flush_quietly("session")
 
     def _endpoint(self) -> str:
         return self._channel.endpoint if self._channel is not None else "(no transport)"
@@ -302,6 +420,8 @@ class Session:
             raise ValueError("join: no realm given and none in the config")
         if self._channel is None:
             raise InvalidState("join: attach a transport first")
+        if not self._channel.is_open:
+            raise TransportError(f"join: the connection to {self._endpoint()} is closed")
         if authmethods is None:
             authmethods = list(self._authenticators) or ["anonymous"]
             extra: dict[str, Any] = {}
@@ -313,6 +433,7 @@ class Session:
         future: asyncio.Future[SessionDetails] = asyncio.get_running_loop().create_future()
         self._join_future = future
         self._details = None
+        self._ended = None
         self._core.hello(
             realm,
             authmethods=authmethods,
@@ -402,9 +523,21 @@ class Session:
         log.warning("protocol violation by %s: %s", self._endpoint(), event.error)
 
     def _on_closed(self, event: core.Closed) -> None:
-        details = CloseDetails(event.reason, event.message)
+        message = event.message
+        if event.reason == CloseDetails.REASON_TRANSPORT_LOST and self._transport_error:
+            message = str(self._transport_error)
+        details = CloseDetails(event.reason, message)
+        self._ended = details
         for task in list(self._invocations.values()):
             task.cancel()
+        # The router forgets our subscriptions and registrations with the session.
+        for subs in self._subscriptions.values():
+            for sub in subs:
+                sub.active = False
+        for reg in self._registrations.values():
+            reg.active = False
+        self._subscriptions.clear()
+        self._registrations.clear()
         future = self._join_future
         if future is not None and not future.done():
             error = event.error or SessionClosed(
@@ -420,6 +553,7 @@ class Session:
         elif self._channel is not None and not self._channel.is_open:
             return
         else:
+            self._flush_quietly("session")  # e.g. our ABORT: before the close, not after
             self.disconnect()
 
     # ------------------------------------------------------------------ events to hooks
@@ -459,8 +593,13 @@ class Session:
 
         Raises:
             ApplicationError: the callee or router answered with an error (or the
-                exception class mapped to its URI).
-            SessionClosed: the session ended before the result arrived.
+                exception class mapped to its URI); ``wamp.error.timeout`` when
+                ``options.timeout`` expired; ``wamp.error.payload_size_exceeded``
+                when the CALL is larger than the router accepts (RawSocket).
+            SessionClosed: the session ended before the result arrived, or had
+                ended (or was leaving) when the call was made.
+            InvalidState: the session has not joined yet.
+            ValueError, TypeError: the payload cannot be serialized.
         """
         call = self._start_call(procedure, args, kwargs, options)
         return await self._await_call(call, options)
@@ -472,6 +611,7 @@ class Session:
         queue: asyncio.Queue[Any] = asyncio.Queue()
         call = self._start_call(procedure, args, kwargs, options, progress_queue=queue)
         final = asyncio.ensure_future(self._await_call(call, options))
+        getter: asyncio.Future[Any] | None = None
         try:
             while True:
                 getter = asyncio.ensure_future(queue.get())
@@ -485,8 +625,12 @@ class Session:
                 yield final.result()
                 return
         finally:
+            if getter is not None and not getter.done():
+                getter.cancel()
             if not final.done():
                 final.cancel()
+            elif not final.cancelled():
+                final.exception()  # the consumer may have stopped before the end
 
     async def call_stream(
         self, procedure: str, *args: Any, options: CallOptions | None = None, **kwargs: Any
@@ -510,9 +654,10 @@ class Session:
             wire["receive_progress"] = True
         if progress_invocation:
             wire["progress"] = True
+        self._require_joined("call")
         request_id = self._core.call(procedure, list(args) if args else None, kwargs or None, wire)
         self._flush()
-        call = _Call(asyncio.get_running_loop().create_future(), procedure)
+        call = _Call(asyncio.get_running_loop().create_future(), procedure, request_id)
         call.queue = progress_queue
         if options is not None:
             call.on_progress = options.on_progress
@@ -533,10 +678,11 @@ class Session:
         try:
             return await call.future
         except asyncio.CancelledError:
-            request_id = next((rid for rid, c in self._calls.items() if c is call), None)
-            if request_id is not None and self._core.state is core.SessionState.ESTABLISHED:
-                mode = (options.cancel_mode if options else None) or "killnowait"
-                self._handle(self._core.cancel(request_id, mode))
+            # The awaiting task was cancelled: cancel the call. (call.future is
+            # cancelled with the task, so the call has left self._calls by now; the
+            # core still knows whether it is pending, and ignores it otherwise.)
+            mode = (options.cancel_mode if options else None) or "killnowait"
+            self._handle(self._core.cancel(call.request_id, mode))
             raise
 
     def _call_timed_out(self, request_id: int, timeout: float) -> None:
@@ -587,7 +733,12 @@ class Session:
         self._fail_request(event.request_id, event.request_type, error)
 
     def _on_request_aborted(self, event: core.RequestAborted) -> None:
-        self._fail_request(event.request_id, event.request_type, event.error)
+        error = event.error
+        lost = self._transport_error
+        if lost is not None and error.reason == CloseDetails.REASON_TRANSPORT_LOST:
+            error = SessionClosed(f"{error} ({lost})", error.reason)
+            error.__cause__ = lost
+        self._fail_request(event.request_id, event.request_type, error)
 
     def _fail_request(
         self, request_id: int, request_type: MessageType, error: BaseException
@@ -612,6 +763,7 @@ class Session:
         resolving to a :class:`~autostrada.request.Publication` (or failing with the
         broker's error).
         """
+        self._require_joined("publish")
         wire = options.message_attr() if options is not None else {}
         request_id = self._core.publish(topic, list(args) if args else None, kwargs or None, wire)
         self._flush()
@@ -665,6 +817,7 @@ class Session:
             return subscriptions
         if topic is None:
             raise ValueError("subscribe: no topic given")
+        self._require_joined("subscribe")
         wire = options.message_attr() if options is not None else {}
         request_id = self._core.subscribe(topic, wire)
         self._flush()
@@ -741,7 +894,7 @@ class Session:
         for awaitable in pending:
             await awaitable
         if event.acknowledge and self._core.send_event_received(event.publication_id):
-            self._flush()
+            self._flush_quietly("event acknowledgement")
 
     def _on_subscription_revoked(self, event: core.SubscriptionRevoked) -> None:
         for sub in self._subscriptions.pop(event.subscription_id, []):
@@ -775,6 +928,7 @@ class Session:
         if procedure is None:
             raise ValueError("register: no procedure given")
         procedure = (prefix or "") + procedure
+        self._require_joined("register")
         wire = options.message_attr() if options is not None else {}
         request_id = self._core.register(procedure, wire)
         self._flush()
@@ -811,8 +965,7 @@ class Session:
         request_id = event.request_id
         if reg is None:  # registration gone meanwhile: answer, never leave the caller hanging
             self._core.invocation_error(request_id, ApplicationError.NO_SUCH_REGISTRATION)
-            self._flush()
-            return
+            return  # sent by _handle()
         kwargs = event.kwargs
         if reg.details_arg:
             kwargs = dict(kwargs or {})
@@ -907,12 +1060,12 @@ class Session:
             log.debug("result of %s not sent: %s", reg.procedure, exc)
             return
         if sent:
-            self._flush()
+            self._flush_quietly(f"procedure {reg.procedure}")
 
     def _answer_error(self, request_id: int, error: str, args: Any, kwargs: Any) -> None:
         try:
             if self._core.invocation_error(request_id, error, args, kwargs):
-                self._flush()
+                self._flush_quietly("invocation error")
         except (InvalidState, ValueError, TypeError) as exc:
             log.debug("error for invocation %s not sent: %s", request_id, exc)
 
@@ -949,19 +1102,26 @@ class CallStream:
         self._session = session
         self._call = call
         self._options = options
-        self._request_id = next(rid for rid, c in session._calls.items() if c is call)
+        self._request_id = call.request_id
         self._finished = False
 
     def send(self, *args: Any, **kwargs: Any) -> None:
-        """Send one more input chunk."""
+        """Send one more input chunk.
+
+        Raises:
+            InvalidState: the stream was finished, or the call has ended (failed,
+                cancelled, or answered early): :meth:`finish` tells how.
+        """
         if self._finished:
             raise InvalidState("call_stream: the stream is already finished")
+        if self._call.future.done():
+            raise InvalidState("call_stream: the call has ended (finish() tells how)")
         self._session._core.call_progress(self._request_id, list(args) or None, kwargs or None)
         self._session._flush()
 
     async def finish(self, *args: Any, **kwargs: Any) -> Any:
         """Send the final chunk and return the call's result."""
-        if not self._finished:
+        if not self._finished and not self._call.future.done():
             self._finished = True
             self._session._core.call_progress(
                 self._request_id, list(args) or None, kwargs or None, final=True
