@@ -15,10 +15,13 @@ from autostrada.authenticators import create_authenticator
 from autostrada.exceptions import (
     ApplicationError,
     AuthenticationFailed,
+    Error,
     InvalidState,
     ProtocolError,
     SessionClosed,
+    SessionNotReady,
     TransportError,
+    TransportLost,
     WampError,
 )
 from autostrada.request import Publication, Registration, Subscription
@@ -74,5 +77,9 @@ __all__ = [
     "SessionClosed",
     "TransportError",
     "WampError",
+    # Autobahn's exception names, aliases of the above (autobahn.wamp.exception)
+    "Error",
+    "SessionNotReady",
+    "TransportLost",
     "__version__",
 ]

@@ -32,6 +32,10 @@ __all__ = [
     "SessionClosed",
     "TransportError",
     "WampError",
+    # Autobahn's names (autobahn.wamp.exception) for ported code: aliases
+    "Error",
+    "SessionNotReady",
+    "TransportLost",
 ]
 
 
@@ -192,3 +196,14 @@ class ApplicationError(WampError):
 
 # Error URI -> exception class, filled by ApplicationError.define().
 ERROR_CLASSES: dict[str, type[BaseException]] = {}
+
+
+# Autobahn's names for ported code (``autobahn.wamp.exception``): aliases of the classes
+# above, so that ``except TransportLost:`` catches what autostrada raises in that case.
+Error = WampError
+"""Autobahn's base class of WAMP errors: :class:`WampError`."""
+SessionNotReady = InvalidState
+"""Autobahn's "the session is not joined yet": :class:`InvalidState`."""
+TransportLost = SessionClosed
+"""Autobahn's "the transport is gone": :class:`SessionClosed` (raised by operations on an
+ended session, and by requests pending when it ended)."""
