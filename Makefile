@@ -8,9 +8,9 @@ STAMP  := $(VENV)/.installed
 # The sans-I/O core: branch coverage of these files is gated at 95%.
 CORE := */autostrada/exceptions.py,*/autostrada/fields.py,*/autostrada/uri.py,*/autostrada/ids.py,*/autostrada/messages.py,*/autostrada/serializers/*,*/autostrada/rawsocket.py,*/autostrada/auth.py,*/autostrada/session/*,*/autostrada/backoff.py,*/autostrada/router/core/*
 
-.PHONY: test lint typecheck unit venv bench clean demo
+.PHONY: test lint typecheck docs unit venv bench clean demo
 
-test: lint typecheck unit
+test: lint typecheck docs unit
 
 venv: $(STAMP)
 
@@ -22,11 +22,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples docs/snippets docs/hooks
+	$(BIN)/ruff format --check src tests bench examples docs/snippets docs/hooks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src
+
+# The documentation site, into site/ (open site/index.html), warnings as errors;
+# tests/docs runs every code block the pages show.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
 
 # coverage run (not pytest-cov): our pytest11 plugin is imported before pytest-cov
 # would start measuring, which would hide module-level lines.
@@ -39,7 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/core.py
 
 clean:
-	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache .hypothesis site
 
 demo: $(STAMP)
 	$(BIN)/autostrada demo

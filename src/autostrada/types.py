@@ -63,7 +63,10 @@ class ComponentConfig:
     Args:
         realm: the realm to join.
         extra: anything the application wants to hand to its session.
-        keyring, controller, shared, runner: kept for Autobahn compatibility.
+        keyring: kept for Autobahn compatibility.
+        controller: kept for Autobahn compatibility.
+        shared: kept for Autobahn compatibility.
+        runner: kept for Autobahn compatibility.
     """
 
     def __init__(
@@ -175,7 +178,8 @@ class CallOptions:
         cancel_mode: how cancelling the awaiting task cancels the call:
             ``"skip"``, ``"kill"`` or ``"killnowait"`` (default).
         details: pass ``True`` to get the RESULT details (``CallResult`` with them).
-        Other arguments are sent as they are (``transaction_hash``, ``caller``...).
+
+    Other arguments are sent as they are (``transaction_hash``, ``caller``...).
     """
 
     __slots__ = (
@@ -399,9 +403,12 @@ class PublishOptions:
         acknowledge: ask the broker to acknowledge; ``publish()`` then returns an
             awaitable resolving to a ``Publication`` (or failing with the error).
         exclude_me: whether the publisher is excluded from receiving it (default True).
-        exclude, exclude_authid, exclude_authrole: session ids / authids / authroles
-            that must not receive the event.
-        eligible, eligible_authid, eligible_authrole: only these may receive it.
+        exclude: session ids that must not receive the event.
+        exclude_authid: authids that must not receive the event.
+        exclude_authrole: authroles that must not receive the event.
+        eligible: only these session ids may receive it.
+        eligible_authid: only these authids may receive it.
+        eligible_authrole: only these authroles may receive it.
         retain: ask the broker to keep this event for later subscribers.
     """
 
