@@ -112,7 +112,7 @@ def test_example_loads_completely() -> None:
     assert isinstance(wampcra, WampCraAuth)
     assert wampcra.principals["backend-1"] == WampCraPrincipal("example-wampcra-secret", "backend")
     assert wampcra.principals["backend-2"] == WampCraPrincipal(
-        "example-wampcra-secret-2", "backend", "example-salt", 1000, 32
+        "9DLBUcv+TSwlXkZg16X6wUCft3959cN4psVRD4CLEKY=", "backend", "example-salt", 1000, 32
     )
     cryptosign = app.auth_method("cryptosign")
     assert isinstance(cryptosign, CryptosignAuth)
@@ -1620,3 +1620,33 @@ def test_crossbar_multiple_websocket_paths(tmp_path: Path) -> None:
     assert config.listeners[0].path == "/ws"
     assert "paths.ws2: one WebSocket path per listener" in "\n".join(config.warnings)
     assert config.router.realms[0].auth == (AnonymousAuth(),)
+
+
+def test_example_salted_wampcra_principal_can_log_in() -> None:
+    """The salted principal of examples/router.toml holds a derived key that works."""
+    import asyncio
+
+    import autostrada
+    from autostrada.router.config import ListenerConfig, ServerConfig
+    from autostrada.testing import RouterThread
+
+    loaded = load_toml(EXAMPLE)
+    config = ServerConfig(
+        router=loaded.router,
+        listeners=(ListenerConfig(kind="universal", host="127.0.0.1", port=0),),
+    )
+    realm = loaded.router.realms[0].name
+
+    async def join() -> str | None:
+        session = await autostrada.connect(
+            router.url,
+            realm,
+            authentication={
+                "wampcra": {"authid": "backend-2", "secret": "example-wampcra-password-2"}
+            },
+        )
+        async with session:
+            return session.details.authrole if session.details else None
+
+    with RouterThread(config) as router:
+        assert asyncio.run(asyncio.wait_for(join(), 10)) == "backend"
