@@ -622,6 +622,47 @@ def test_cancel_while_leaving_completes_locally() -> None:
     assert session.take_outgoing() == []
 
 
+# --- requests whose message could not be sent -------------------------------------------
+
+
+def test_discard_unsent_forgets_every_kind_of_request() -> None:
+    session = joined()
+    expected = with_everything_pending(session)
+    for rid in expected:
+        assert session.discard_unsent(rid) is True
+    assert session.pending_requests == {}
+    assert session.take_outgoing() == []  # no CANCEL: the router never saw the call
+    # The subscription and registration whose release never left are active again.
+    assert session.subscriptions == {SUB} and session.registrations == {REG}
+    session.unsubscribe(SUB)
+    session.unregister(REG)
+    # Nothing is failed at the end for the discarded requests.
+    events = session.transport_lost()
+    assert [type(e) for e in events] == [RequestAborted, RequestAborted, Interrupted, Closed]
+
+
+def test_a_reply_to_a_discarded_request_is_a_violation() -> None:
+    session = joined()
+    rid = session.call("com.proc")
+    session.take_outgoing()
+    assert session.discard_unsent(rid) is True
+    assert_violation(session, m.Result(rid, {}), f"RESULT for request {rid}, which is not pending")
+
+
+def test_discard_unsent_ignores_what_is_not_pending() -> None:
+    session = joined()
+    assert session.discard_unsent(999) is False
+    assert session.publish("com.topic") is None
+    assert session.discard_unsent(1) is False  # an unacknowledged PUBLISH
+    rid = session.call("com.proc")
+    session.receive(m.Result(rid, {}))
+    assert session.discard_unsent(rid) is False
+    rid = session.subscribe("com.topic")
+    session.transport_lost()
+    assert session.discard_unsent(rid) is False
+    assert session.take_outgoing() == []
+
+
 # --- publish and subscribe -------------------------------------------------------------
 
 
@@ -1466,6 +1507,13 @@ class Harness:
         request_id = pick([*sorted(self.session.pending_requests), 99])
         self.absorb(self.session.cancel(request_id, pick(["killnowait", "skip", "kill"])))
 
+    def discard_unsent(self, pick: Pick) -> None:
+        pending = sorted(self.session.pending_requests)
+        if pending:
+            request_id = pick(pending)
+            assert self.session.discard_unsent(request_id)
+            self.open.discard(request_id)
+
     def answer(self, pick: Pick) -> None:
         if not self.session.active_invocations:
             return
@@ -1557,6 +1605,7 @@ ACTIONS = {
     "router_says_goodbye": 1,
     "end_locally": 1,
     "router_noise": 1,
+    "discard_unsent": 1,
 }
 INTERESTING = {
     CallResult,

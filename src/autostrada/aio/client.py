@@ -43,11 +43,13 @@ async def connect(
             of :class:`Session` with hooks, for instance).
         extra: handed to the session as ``config.extra``.
         **transport_options: passed to :func:`autostrada.aio.connect.connect`
-            (``serializers``, ``ssl``, ``proxy``, ``headers``, timeouts, ...).
+            (``serializers``, ``ssl``, ``proxy``, ``headers``, timeouts, ...);
+            ``open_timeout`` (default 10 s) bounds the opening and then the join.
 
     Raises:
         ValueError: bad arguments or authentication config (before any connection).
-        TransportError: the router could not be reached.
+        TransportError: the router could not be reached, or did not welcome the
+            session within ``open_timeout``.
         AuthenticationFailed: the router refused the credentials.
         SessionClosed: the router refused the join for another reason.
     """

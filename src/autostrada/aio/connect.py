@@ -236,6 +236,7 @@ async def connect(
             rounded down to one, and capped at 2**24.
         open_timeout: seconds for everything up to a usable channel: TCP connect,
             proxy ``CONNECT``, TLS handshake, and the WebSocket or RawSocket handshake.
+            The channel keeps it: it also bounds a session's join (WELCOME).
         close_timeout: seconds a closing handshake may take before the socket is
             dropped (the channel keeps this for :meth:`Channel.close`).
         keepalive_interval: seconds between keepalive pings (``None``: no pings).
@@ -265,6 +266,7 @@ async def connect(
         name=url if unix_path is None else f"{url} (Unix socket {unix_path})",
         headers=headers,
         max_message_size=max_message_size,
+        open_timeout=open_timeout,
         close_timeout=close_timeout,
         keepalive_interval=keepalive_interval,
         keepalive_timeout=keepalive_timeout,
@@ -379,6 +381,7 @@ def _make_channel(
     name: str,
     headers: Mapping[str, str] | None,
     max_message_size: int,
+    open_timeout: float,
     close_timeout: float,
     keepalive_interval: float | None,
     keepalive_timeout: float | None,
@@ -390,6 +393,7 @@ def _make_channel(
     if type(max_message_size) is not int or max_message_size <= 0:
         raise ValueError(f"max_message_size must be a positive int, got {max_message_size!r}")
     options = {
+        "open_timeout": open_timeout,
         "close_timeout": close_timeout,
         "keepalive_interval": keepalive_interval,
         "keepalive_timeout": keepalive_timeout,

@@ -209,6 +209,30 @@ class ClientSession(SessionBase):
         self._outbox = []
         return outgoing
 
+    def discard_unsent(self, request_id: int) -> bool:
+        """Forget a request whose message :meth:`take_outgoing` returned but never left.
+
+        For a driver that could not send the message that started a request (it
+        cannot be serialized, or is larger than the router accepts): the router
+        never saw it, so no reply will come. The driver reports the failure to the
+        request's caller itself; no event follows. A subscription or registration
+        whose UNSUBSCRIBE/UNREGISTER was not sent is active again.
+
+        Not for a later chunk of a progressive call invocation (the router has that
+        call): :meth:`cancel` it.
+
+        Returns:
+            True if the request was pending and is forgotten; False if it was not
+            (an unacknowledged PUBLISH, a request that completed, an unknown id).
+        """
+        request = self._pending.pop(request_id, None)
+        if request is None:
+            return False
+        release = self._releases.get(request.request_type)
+        if release is not None:
+            release[0].stop_leaving(request.target_id)
+        return True
+
     def _require(self, state: SessionState, what: str) -> None:
         if self._state is not state:
             raise InvalidState(
