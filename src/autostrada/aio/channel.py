@@ -8,6 +8,13 @@ frames through :meth:`Channel.set_receiver` and writes them with :meth:`Channel.
 Shared here: handshake and close futures, keepalive pings with a timeout, write
 flow control (``drain``), bounded close, and the rule that every failure is reported
 once, as a :class:`~autostrada.exceptions.TransportError` naming the endpoint.
+
+For a server that sends one message to many connections (the router's fan-out),
+channels also offer: :meth:`Channel.frame` / :meth:`Channel.send_framed` (frame a
+message once, send the same bytes to every channel of equal :attr:`Channel.framing`),
+:meth:`Channel.cork` / :meth:`Channel.uncork` (one write for the messages of a
+batch), an ``on_batch`` callback after the messages of one read, and
+:meth:`Channel.limit_write_buffer` (a callback once too many bytes are queued).
 """
 
 from __future__ import annotations
@@ -25,8 +32,14 @@ __all__ = ["Channel", "FrameReceiver"]
 
 log = logging.getLogger("autostrada.transport")
 
+# A corked channel writes what it holds once it holds this much: one write per batch
+# of small messages, without holding a large batch (a fan-out to many connections)
+# in memory for every connection at once.
+CORK_LIMIT = 16 * 1024
+
 FrameReceiver = Callable[[bytes], None]
 CloseReceiver = Callable[[Exception | None], None]
+BatchReceiver = Callable[[], None]
 
 
 class Channel(asyncio.Protocol):
@@ -44,6 +57,8 @@ class Channel(asyncio.Protocol):
         keepalive_interval: seconds between keepalive pings (``None``: no pings).
         keepalive_timeout: seconds to wait for the pong before failing the connection.
         close_timeout: seconds to wait for the peer during a closing handshake.
+        open_timeout: seconds the opening may take: the handshake (bounded by
+            :func:`~autostrada.aio.connect.connect`), then a session's join.
     """
 
     def __init__(
@@ -54,12 +69,14 @@ class Channel(asyncio.Protocol):
         keepalive_interval: float | None = None,
         keepalive_timeout: float | None = None,
         close_timeout: float = 5.0,
+        open_timeout: float = 10.0,
     ) -> None:
         self.endpoint = endpoint
         self.max_message_size = max_message_size
         self.keepalive_interval = keepalive_interval
         self.keepalive_timeout = keepalive_timeout
         self.close_timeout = close_timeout
+        self.open_timeout = open_timeout
         self.loop = asyncio.get_running_loop()
         self.opened: asyncio.Future[Serializer] = self.loop.create_future()
         self.closed: asyncio.Future[Exception | None] = self.loop.create_future()
@@ -67,6 +84,10 @@ class Channel(asyncio.Protocol):
         self.serializer: Serializer | None = None
         self._receiver: FrameReceiver | None = None
         self._on_close: CloseReceiver | None = None
+        self._on_batch: BatchReceiver | None = None
+        self._corked: list[bytes] | None = None  # held writes, between cork and uncork
+        self._corked_size = 0
+        self._on_write_limit: Callable[[], None] | None = None
         self._early_frames: list[bytes] = []
         self._error: Exception | None = None
         self._write_paused = False
@@ -79,16 +100,27 @@ class Channel(asyncio.Protocol):
 
     # ------------------------------------------------------------------ public API
 
-    def set_receiver(self, on_frame: FrameReceiver, on_close: CloseReceiver | None = None) -> None:
+    def set_receiver(
+        self,
+        on_frame: FrameReceiver,
+        on_close: CloseReceiver | None = None,
+        on_batch: BatchReceiver | None = None,
+    ) -> None:
         """Deliver incoming messages to ``on_frame`` and the end of the connection to ``on_close``.
 
         Frames buffered before this call are delivered at once, in order.
+        ``on_batch`` (optional) is called after the messages of one read from the
+        socket (one or more, or none) have gone to ``on_frame``, and after the
+        buffered ones: the moment to write what they caused in one go.
         """
         self._receiver = on_frame
         self._on_close = on_close
+        self._on_batch = on_batch
         early, self._early_frames = self._early_frames, []
         for frame in early:
             on_frame(frame)
+        if early and on_batch is not None:
+            on_batch()
         if self.closed.done() and on_close is not None:
             on_close(self.closed.result())
 
@@ -99,6 +131,62 @@ class Channel(asyncio.Protocol):
             TransportError: the connection is not open.
         """
         raise NotImplementedError
+
+    @property
+    def framing(self) -> object:
+        """A key for sharing frames, or ``None`` when :meth:`frame` is not available.
+
+        Channels whose ``framing`` is equal (and not ``None``) put the same bytes on
+        the wire for the same message: a message framed once by one of them may be
+        sent by all with :meth:`send_framed`. Known once the handshake is done.
+        """
+        return None
+
+    def frame(self, data: bytes) -> bytes:
+        """The bytes on the wire for one WAMP message (see :attr:`framing`)."""
+        raise NotImplementedError
+
+    def send_framed(self, frame: bytes) -> None:
+        """Send one message as framed by :meth:`frame` (of this or an equal channel).
+
+        Raises:
+            TransportError: the connection is not open.
+            ValueError: the message is longer than the peer accepts (RawSocket).
+        """
+        raise NotImplementedError
+
+    def cork(self) -> None:
+        """Hold the messages sent from now on until :meth:`uncork`, then write them at once.
+
+        At most about :data:`CORK_LIMIT` bytes are held: more are written as they
+        come, in chunks of that size. Anything else the channel writes meanwhile (a
+        PONG, a close frame) first uncorks it, so the order on the wire is always the
+        order of the calls.
+        """
+        if self._corked is None:
+            self._corked = []
+            self._corked_size = 0
+
+    def uncork(self) -> None:
+        """Write the messages held since :meth:`cork` (one write); no-op when not corked."""
+        corked = self._corked
+        if corked is None:
+            return
+        self._corked = None
+        transport = self.transport
+        if corked and transport is not None and not transport.is_closing():
+            transport.write(corked[0] if len(corked) == 1 else b"".join(corked))
+
+    def limit_write_buffer(self, limit: int, on_exceeded: Callable[[], None]) -> None:
+        """Call ``on_exceeded`` when more than ``limit`` bytes are queued for the socket.
+
+        It is the transport's high-water mark, so the check costs nothing per write;
+        ``on_exceeded`` runs from inside the write that crossed it (it should only
+        take note), and again on every later crossing.
+        """
+        self._on_write_limit = on_exceeded
+        if self.transport is not None:
+            self.transport.set_write_buffer_limits(high=limit)
 
     async def drain(self) -> None:
         """Wait until the write buffer is below its high-water mark (flow control)."""
@@ -129,6 +217,7 @@ class Channel(asyncio.Protocol):
         unless an error is given or the connection had failed already.
         """
         self._aborted = True
+        self._corked = None
         if error is not None:
             self._fail(error)
         if self.transport is not None:
@@ -164,6 +253,8 @@ class Channel(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._write_paused = True
+        if self._on_write_limit is not None:
+            self._on_write_limit()
 
     def resume_writing(self) -> None:
         self._write_paused = False
@@ -187,6 +278,25 @@ class Channel(asyncio.Protocol):
             self.opened.set_result(serializer)
         if self.keepalive_interval:
             self._ping_timer = self.loop.call_later(self.keepalive_interval, self._keepalive)
+
+    def _write(self, data: bytes) -> None:
+        """Write (or hold, when corked) the bytes of messages; subclasses send through it."""
+        corked = self._corked
+        if corked is not None:
+            corked.append(data)
+            self._corked_size += len(data)
+            if self._corked_size > CORK_LIMIT:
+                self.uncork()
+                self.cork()
+        else:
+            transport = self.transport
+            assert transport is not None
+            transport.write(data)
+
+    def _batch_done(self) -> None:
+        """Subclasses call this at the end of every ``data_received``."""
+        if self._on_batch is not None:
+            self._on_batch()
 
     def _deliver(self, frame: bytes) -> None:
         """Subclasses call this for every complete incoming message."""

@@ -8,6 +8,7 @@ with Crossbar's RawSocket listener.)
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from autostrada.aio.channel import Channel
 from autostrada.exceptions import TransportError
 from autostrada.rawsocket import (
     DEFAULT_MAX_LENGTH,
+    MAX_MAX_LENGTH,
     HandshakeCompleted,
     HandshakeErrorCode,
     HandshakeRefused,
@@ -29,6 +31,12 @@ from autostrada.rawsocket import (
 from autostrada.serializers import by_rawsocket_id, get_serializer
 
 __all__ = ["RawSocketChannel"]
+
+# "Framing": a 4-octet header, frame type 0 (a WAMP message) and the length in 24 bits;
+# the X bit stands for a length of exactly 2**24.
+_HEADER = struct.Struct(">I")
+_HEADER_MAX = _HEADER.pack(1 << 27)
+_HEADER_SIZE = 4
 
 
 class RawSocketChannel(Channel):
@@ -87,13 +95,37 @@ class RawSocketChannel(Channel):
         if framer.state is not RawSocketState.OPEN:
             raise self._error or TransportError(f"connection to {self.endpoint} is not open")
         framer.send_message(data)
-        transport = self.transport
-        assert transport is not None
-        transport.write(framer.data_to_send())
+        self._write(framer.data_to_send())
+
+    @property
+    def framing(self) -> object:
+        return "rawsocket"  # the same bytes on every connection, either side
+
+    def frame(self, data: bytes) -> bytes:
+        """A RawSocket message frame: the 4-octet header, then ``data``.
+
+        A message longer than 2**24 octets gets a header no peer would accept;
+        :meth:`send_framed` refuses it like any message longer than the peer's maximum.
+        """
+        length = len(data)
+        return (_HEADER.pack(length) if length < MAX_MAX_LENGTH else _HEADER_MAX) + data
+
+    def send_framed(self, frame: bytes) -> None:
+        framer = self.framer
+        if framer.state is not RawSocketState.OPEN:
+            raise self._error or TransportError(f"connection to {self.endpoint} is not open")
+        length = len(frame) - _HEADER_SIZE
+        limit = framer.peer_max_length or 0
+        if length > limit:
+            raise ValueError(
+                f"message of {length} octets exceeds the peer's maximum message length of {limit}"
+            )
+        self._write(frame)
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         # RawSocket has no closing handshake: flush what is queued and close the stream.
         self.framer.close()
+        self.uncork()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
             self._schedule_close_timeout()
@@ -109,11 +141,14 @@ class RawSocketChannel(Channel):
 
     def data_received(self, data: bytes) -> None:
         on_event = self._on_event
-        for event in self.framer.receive_data(data):
-            handler = on_event.get(type(event))
-            if handler is not None:  # PingReceived: the PONG is already queued
-                handler(event)
-        self._flush()
+        try:
+            for event in self.framer.receive_data(data):
+                handler = on_event.get(type(event))
+                if handler is not None:  # PingReceived: the PONG is already queued
+                    handler(event)
+            self._flush()
+        finally:
+            self._batch_done()
 
     def eof_received(self) -> bool | None:
         return None  # close our side too
@@ -121,6 +156,7 @@ class RawSocketChannel(Channel):
     # ------------------------------------------------------------------ internals
 
     def _flush(self) -> None:
+        self.uncork()  # what the framer queued goes after the messages held
         data = self.framer.data_to_send()
         if data and self.transport is not None:
             self.transport.write(data)

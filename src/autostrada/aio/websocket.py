@@ -14,6 +14,7 @@ serializers in binary frames.
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -44,6 +45,13 @@ if _protocol_log.level == logging.NOTSET:
 # Close codes that end a connection normally (RFC 6455 §7.4.1): 1000 normal,
 # 1001 going away.
 _CLEAN_CODES = frozenset({1000, 1001})
+
+# Headers of unmasked (server) frames, RFC 6455 §5.2: FIN + opcode, then the payload
+# length in 7 bits, or 126 + 16 bits, or 127 + 64 bits.
+_FIN_TEXT = 0x80 | Opcode.TEXT
+_FIN_BINARY = 0x80 | Opcode.BINARY
+_HEADER_16 = struct.Struct("!BBH")
+_HEADER_64 = struct.Struct("!BBQ")
 
 
 def _client_preference(
@@ -86,6 +94,7 @@ class WebSocketChannel(Channel):
         self._headers = headers or {}
         self._check_request = check_request
         self._text = False
+        self._shareable = False  # see frame()
         self._parts: list[bytes] = []
         self._parts_size = 0
         self.request: Request | None = None
@@ -183,14 +192,43 @@ class WebSocketChannel(Channel):
         protocol = self.protocol
         if protocol.state is not State.OPEN:
             raise self._error or TransportError(f"connection to {self.endpoint} is not open")
+        if self._shareable:
+            self._write(self.frame(data))
+            return
         if self._text:
             protocol.send_text(data)
         else:
             protocol.send_binary(data)
-        transport = self.transport
-        assert transport is not None
         for chunk in protocol.data_to_send():
-            transport.write(chunk)
+            self._write(chunk)
+
+    @property
+    def framing(self) -> object:
+        # Server frames are not masked, so their bytes depend on the frame type only
+        # (text for JSON) -- unless an extension (e.g. permessage-deflate, with its
+        # per-connection compression context) was negotiated. Our server offers none.
+        return ("websocket", self._text) if self._shareable else None
+
+    def frame(self, data: bytes) -> bytes:
+        """An unmasked data frame (server side): text for JSON, else binary.
+
+        Written around websockets' protocol object, which tracks no state for the
+        data frames it sends (only the fragmentation of a message, and we send none).
+        """
+        if not self._shareable:
+            raise RuntimeError(f"{self!r}: only an open server channel frames messages")
+        head = _FIN_TEXT if self._text else _FIN_BINARY
+        length = len(data)
+        if length < 126:
+            return bytes((head, length)) + data
+        if length < 65536:
+            return _HEADER_16.pack(head, 126, length) + data
+        return _HEADER_64.pack(head, 127, length) + data
+
+    def send_framed(self, frame: bytes) -> None:
+        if self.protocol.state is not State.OPEN:
+            raise self._error or TransportError(f"connection to {self.endpoint} is not open")
+        self._write(frame)
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         protocol = self.protocol
@@ -212,14 +250,20 @@ class WebSocketChannel(Channel):
 
     def data_received(self, data: bytes) -> None:
         self.protocol.receive_data(data)
-        self._handle_events()
+        try:
+            self._handle_events()
+        finally:
+            self._batch_done()
 
     def eof_received(self) -> bool | None:
         self.protocol.receive_eof()
         # Not only for symmetry: an HTTP response without Content-Length (a
         # refusal such as 403) has its body read to EOF, so the Response event
         # only comes out now.
-        self._handle_events()
+        try:
+            self._handle_events()
+        finally:
+            self._batch_done()
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -250,6 +294,7 @@ class WebSocketChannel(Channel):
         transport = self.transport
         if transport is None:
             return
+        self.uncork()  # what the protocol queued goes after the messages held
         for chunk in self.protocol.data_to_send():
             if chunk:
                 transport.write(chunk)
@@ -313,6 +358,8 @@ class WebSocketChannel(Channel):
             self._flush()
             return
         self._text = not serializer.binary
+        # Frames are ours to build (see frame()) on the server side without extensions.
+        self._shareable = isinstance(self.protocol, ServerProtocol) and not self.protocol.extensions
         self._handshake_done(serializer)
 
     def _on_frame(self, frame: Frame) -> None:

@@ -5,13 +5,18 @@ listeners of a :class:`~autostrada.router.config.ServerConfig`: WebSocket, RawSo
 or both on one port ("universal": a RawSocket client's first byte is 0x7F, anything
 else is taken as an HTTP upgrade), over TCP, TLS or Unix sockets.
 
-Per connection the driver only decodes, calls the core, encodes and writes. Policies:
+Per connection the driver only decodes, calls the core, encodes and writes. What one
+read from a socket causes is written as one batch: every message is encoded and framed
+once for all its receivers that speak the same serializer over the same framing, and
+each connection gets one write per batch (or per 16 KiB of it), at the end of the batch
+(no timer, no added latency). Policies:
 
 * **slow consumers**: a connection whose socket write buffer exceeds the listener's
-  ``max_write_buffer`` after a write is dropped (logged as a warning) and its session
-  ends at once, as if the connection had been lost. So one client that stops reading
-  can never make the router's memory grow beyond about ``max_write_buffer`` (plus the
-  last message) for its connection, and the other sessions are not slowed down;
+  ``max_write_buffer`` (the transport's high-water mark) gets nothing more; it is
+  dropped (logged as a warning) once that batch is written, and its session ends at
+  once, as if the connection had been lost. So one client that stops reading can
+  never make the router's memory grow beyond about ``max_write_buffer`` (plus the last
+  write) for its connection, and the other sessions are not slowed down;
 * **undeliverable messages**: a message the receiver's serializer cannot carry (a NaN
   in JSON, an integer beyond 64 bits in MessagePack) or longer than the maximum a
   RawSocket client announced is not sent, and nobody is left waiting for it: an EVENT
@@ -21,7 +26,8 @@ Per connection the driver only decodes, calls the core, encodes and writes. Poli
   ERROR is replaced by such an ERROR; anything else ends the receiver's session;
 * **handshake timeout**: a connection that has not completed its transport handshake
   within ``open_timeout`` of being accepted is dropped, whether it sent part of a
-  handshake or nothing at all (a TLS handshake has the same bound);
+  handshake or nothing at all (a TLS handshake has the same bound); so is one that has
+  not sent HELLO within ``open_timeout`` of its transport handshake;
 * **shutdown**: every session gets GOODBYE ``wamp.close.system_shutdown``, connections
   still in their handshake are closed; the server waits (bounded by
   ``shutdown_timeout``) for the transports to close, then drops the rest.
@@ -35,6 +41,7 @@ listener on a Unix socket accepts ``/`` besides its configured path.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import ssl
@@ -62,7 +69,7 @@ from autostrada.messages import (
 )
 from autostrada.rawsocket import HandshakeErrorCode, is_rawsocket
 from autostrada.router.config import ListenerConfig, ServerConfig, TLSConfig
-from autostrada.router.core import Outgoing, Router, RouterSession
+from autostrada.router.core import Outgoing, Router, RouterSession, SessionState
 from autostrada.serializers import Serializer
 
 __all__ = ["RouterServer"]
@@ -77,13 +84,28 @@ _ABORT_GRACE = 1.0
 class _Connection:
     """One client connection: its channel and its session in the router core."""
 
-    __slots__ = ("channel", "dropped", "listener", "serializer", "session")
+    __slots__ = (
+        "channel",
+        "dropped",
+        "format",
+        "listener",
+        "pending",
+        "serializer",
+        "session",
+        "shared",
+    )
 
     def __init__(self, channel: Channel, listener: ListenerConfig) -> None:
         self.channel = channel
         self.listener = listener
         self.session: RouterSession | None = None
         self.serializer: Serializer | None = None
+        # Connections with the same format put the same bytes on the wire for a
+        # message: the key of the per-batch encoding cache. ``shared``: the cache
+        # holds frames (channel.send_framed), else encoded messages (channel.send).
+        self.format = -1
+        self.shared = False
+        self.pending = False  # in the batch being written (corked), see RouterServer._flush
         self.dropped = False  # aborted by the router: send nothing more
 
 
@@ -172,6 +194,12 @@ class RouterServer:
         self._connections: set[_Connection] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._deadline: float | None = None
+        self._formats: dict[tuple[Serializer, object], int] = {}
+        # The batch being written: connections sent to (corked) or whose session may
+        # have closed, and those over their write limit, to drop once it is written.
+        self._pending: list[_Connection] = []
+        self._overflowed: list[_Connection] = []
+        self._flushing = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._stopped: asyncio.Event | None = None
@@ -357,6 +385,9 @@ class RouterServer:
             return
         serializer = opened.result()
         connection.serializer = serializer
+        framing = channel.framing
+        connection.shared = framing is not None
+        connection.format = self._formats.setdefault((serializer, framing), len(self._formats))
         info = {
             "type": "rawsocket" if isinstance(channel, RawSocketChannel) else "websocket",
             "peer": channel.endpoint,
@@ -365,12 +396,33 @@ class RouterServer:
             "channel_binding": channel_ids(transport),
         }
         connection.session = self.router.attach(info, context=connection)
-        channel.set_receiver(
-            lambda data: self._on_frame(connection, data),
-            lambda error: self._on_close(connection, error),
+        channel.limit_write_buffer(
+            connection.listener.max_write_buffer, lambda: self._over_limit(connection)
         )
+        channel.set_receiver(
+            functools.partial(self._on_frame, connection),
+            functools.partial(self._on_close, connection),
+            self._flush,
+        )
+        # A connection that never says HELLO holds a socket without a session: it gets
+        # open_timeout for that too (once per connection, not per message).
+        assert self._loop is not None
+        self._loop.call_later(connection.listener.open_timeout, self._hello_timed_out, connection)
+
+    def _hello_timed_out(self, connection: _Connection) -> None:
+        session = connection.session
+        if session is None or connection.dropped or connection.channel.closed.done():
+            return
+        if session.state is SessionState.NEW:
+            log.info(
+                "dropping %s: no HELLO within %s s",
+                connection.channel.endpoint,
+                connection.listener.open_timeout,
+            )
+            self._deliver(self._drop(connection))
 
     def _on_frame(self, connection: _Connection, data: bytes) -> None:
+        # Routes, but writes nothing: the channel calls _flush after the read.
         session = connection.session
         serializer = connection.serializer
         assert session is not None and serializer is not None
@@ -381,11 +433,11 @@ class RouterServer:
             messages = serializer.decode(data)
         except ProtocolError as exc:
             log.info("protocol violation by %s: %s", connection.channel.endpoint, exc)
-            self._deliver(self.router.protocol_violation(session, exc, now), session)
+            self._route(self.router.protocol_violation(session, exc, now), session)
             return
         receive = self.router.receive
         for message in messages:
-            self._deliver(receive(session, message, now), session)
+            self._route(receive(session, message, now), session)
             if session.closing:
                 return
 
@@ -396,53 +448,110 @@ class RouterServer:
             log.info("connection to %s lost: %s", connection.channel.endpoint, error)
         self._deliver(self.router.detach(session, self._now()))
 
-    def _deliver(
+    def _deliver(self, outgoing: Outgoing, origin: RouterSession | None = None) -> None:
+        """Route ``outgoing`` and write it now (outside the batch of a read)."""
+        self._route(outgoing, origin)
+        self._flush()
+
+    def _route(
         self, outgoing: Outgoing, origin: RouterSession | None = None, *, substitute: bool = True
     ) -> None:
-        # One encoding per (message, serializer) in this batch: fan-out shares messages.
-        # Keyed by the serializer itself: json and json.batched share a name, not bytes.
-        encoded: dict[tuple[int, int], bytes | ValueError] = {}
-        touched: set[_Connection] = set()
+        """Encode, frame and queue ``outgoing`` into the batch; :meth:`_flush` writes it."""
+        # One encoding (and frame) per (message, format) here: fan-out shares messages.
+        # Keyed by the format, which names the serializer itself (json and json.batched
+        # share a name, not bytes) and the framing (WebSocket text, RawSocket...).
+        cache: dict[tuple[int, int], bytes | ValueError] = {}
         undeliverable: list[tuple[RouterSession, Message, ValueError, bool]] = []
         for session, message in outgoing:
             connection: _Connection = session.context
             if connection.dropped:
                 continue
-            serializer = connection.serializer
-            assert serializer is not None  # set before the session was attached
-            key = (id(message), id(serializer))
-            data = encoded.get(key)
+            channel = connection.channel
+            key = (id(message), connection.format)
+            data = cache.get(key)
             if data is None:
+                serializer = connection.serializer
+                assert serializer is not None  # set before the session was attached
                 try:
-                    data = serializer.encode(message)
+                    encoded = serializer.encode(message)
+                    data = channel.frame(encoded) if connection.shared else encoded
                 except ValueError as exc:
                     data = exc
-                encoded[key] = data
+                cache[key] = data
             if isinstance(data, ValueError):
                 undeliverable.append((session, message, data, False))
                 continue
+            if not connection.pending:
+                connection.pending = True
+                self._pending.append(connection)
+                channel.cork()
             try:
-                connection.channel.send(data)
+                if connection.shared:
+                    channel.send_framed(data)
+                else:
+                    channel.send(data)
             except TransportError as exc:  # closed meanwhile: detach handles the rest
-                log.debug("not sent to %s: %s", connection.channel.endpoint, exc)
-                continue
+                log.debug("not sent to %s: %s", channel.endpoint, exc)
             except ValueError as exc:  # longer than the RawSocket peer accepts
                 undeliverable.append((session, message, exc, True))
-                continue
-            touched.add(connection)
-        if origin is not None and origin.context is not None:
-            touched.add(origin.context)
-        for connection in touched:
-            self._after_send(connection)
+        if origin is not None and origin.closing:
+            connection = origin.context  # its session ended: _flush closes the connection
+            if connection is not None and not connection.pending:
+                connection.pending = True
+                self._pending.append(connection)
         for session, message, error, too_long in undeliverable:
             if substitute:
                 replies = self._undeliverable(session, message, error, too_long)
-                self._deliver(replies, substitute=False)
+                self._route(replies, substitute=False)
             else:  # pragma: no cover - a substitute is small; only a pathological peer
                 # Not even the substitute could be sent: drop that peer, do not loop.
                 log.warning("not sent to %s either: %s", session.context.channel.endpoint, error)
-                self._deliver(self._drop(session.context))
+                self._route(self._drop(session.context))
+
+    def _flush(self) -> None:
+        """Write the batch: one write per connection; close the sessions that ended."""
+        if self._flushing:
+            return  # re-entered from a write (see _over_limit): the outer call goes on
+        if self._pending or self._overflowed:
+            self._flushing = True
+            try:
+                self._write_batch()
+            finally:
+                self._flushing = False
         self._arm_timer()
+
+    def _write_batch(self) -> None:
+        while self._pending or self._overflowed:
+            pending, self._pending = self._pending, []
+            for connection in pending:
+                connection.pending = False
+                if connection.dropped:
+                    continue
+                channel = connection.channel
+                channel.uncork()
+                session = connection.session
+                if session is not None and session.closing:
+                    channel.close(1000, "")
+            overflowed, self._overflowed = self._overflowed, []
+            for connection in overflowed:
+                log.warning(
+                    "disconnecting %s: it does not read (over %d bytes queued)",
+                    connection.channel.endpoint,
+                    connection.listener.max_write_buffer,
+                )
+                self._route(self._drop(connection))
+
+    def _over_limit(self, connection: _Connection) -> None:
+        # Called by the transport from inside a write (its high-water mark): send it
+        # nothing more, but abort it and end its session only once out of that write.
+        if connection.dropped:
+            return
+        connection.dropped = True
+        self._overflowed.append(connection)
+        if not self._flushing and self._loop is not None:
+            # During a read's batch its _flush comes anyway; a PING or a close frame
+            # written from a timer has none.
+            self._loop.call_soon(self._flush)
 
     def _undeliverable(
         self, session: RouterSession, message: Message, error: ValueError, too_long: bool
@@ -484,21 +593,6 @@ class RouterServer:
         connection.channel.abort()
         session = connection.session
         return [] if session is None else self.router.detach(session, self._now())
-
-    def _after_send(self, connection: _Connection) -> None:
-        if connection.dropped:
-            return
-        channel = connection.channel
-        session = connection.session
-        if session is not None and session.closing:
-            channel.close(1000, "")
-            return
-        limit = connection.listener.max_write_buffer
-        if channel.write_buffer_size() > limit:
-            log.warning(
-                "disconnecting %s: it does not read (over %d bytes queued)", channel.endpoint, limit
-            )
-            self._deliver(self._drop(connection))
 
     def _arm_timer(self) -> None:
         deadline = self.router.next_deadline()

@@ -62,6 +62,7 @@ from .authentication import (
 )
 from .config import AuthMethodConfig, RealmConfig, RouterConfig
 from .realm import Realm
+from .replies import LIMIT_EXCEEDED
 from .session import Outgoing, RouterSession, SessionState
 
 __all__ = ["ROUTER_ROLES", "Router"]
@@ -226,15 +227,19 @@ class Router:
 
     def next_deadline(self) -> float | None:
         """When :meth:`tick` next has work (a call or challenge timeout), or ``None``."""
-        deadlines = [
-            d for d in (r.dealer.next_deadline() for r in self.realms.values()) if d is not None
-        ]
+        # Called after every batch of messages: a plain loop, no list, no min().
+        earliest = None
         heap = self._challenge_heap
-        while heap and self._challenged.get(heap[0][2]) != heap[0][0]:
-            heapq.heappop(heap)
         if heap:
-            deadlines.append(heap[0][0])
-        return min(deadlines) if deadlines else None
+            while heap and self._challenged.get(heap[0][2]) != heap[0][0]:
+                heapq.heappop(heap)
+            if heap:
+                earliest = heap[0][0]
+        for realm in self.realms.values():
+            deadline = realm.dealer.next_deadline()
+            if deadline is not None and (earliest is None or deadline < earliest):
+                earliest = deadline
+        return earliest
 
     def tick(self, now: float) -> Outgoing:
         """Fire the timeouts due at ``now``.
@@ -331,6 +336,14 @@ class Router:
                 session,
                 ApplicationError.NO_SUCH_REALM,
                 f"no realm {message.realm!r} exists on this router",
+                now,
+            )
+        limit = self.config.limits.max_sessions
+        if len(self._session_ids) >= limit:
+            return self._abort(
+                session,
+                LIMIT_EXCEEDED,
+                f"the router holds its maximum of {limit} sessions (RouterLimits.max_sessions)",
                 now,
             )
         details = message.details
