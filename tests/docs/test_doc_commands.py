@@ -276,3 +276,30 @@ def test_performance_page() -> None:
                     assert option in usage, f"{script} has no {option}"
 
     asyncio.run(scenario())
+
+
+def test_reliability_page() -> None:
+    """The reliability commands name test files that exist and options the soak takes.
+
+    The tests themselves run in the suite (tests/reliability); the soak runs on demand.
+    """
+    commands = page_commands("docs/reliability.md")
+    assert commands
+
+    async def scenario() -> None:
+        async with shell(ROOT) as sh:
+            for command in commands:
+                words = command.words
+                if "pytest" in words:
+                    targets = [w for w in words if w.startswith("tests/")]
+                    assert targets, command.line
+                    for target in targets:
+                        assert (ROOT / target.split("::", 1)[0]).exists(), target
+                    continue
+                script = next(w for w in words if w.startswith("bench/"))
+                assert script == "bench/soak.py", command.line
+                usage = await sh.run(Command(f"python {script} --help"))
+                for option in (w for w in words if w.startswith("--")):
+                    assert option in usage, f"{script} has no {option}"
+
+    asyncio.run(scenario())

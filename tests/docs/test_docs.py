@@ -65,6 +65,7 @@ SCENARIOS: dict[str, str] = {
     "docs/router.md": "test_doc_commands.test_router_page",
     "docs/testing.md": "test_doc_commands.test_testing_page",
     "docs/performance.md": "test_doc_commands.test_performance_page",
+    "docs/reliability.md": "test_doc_commands.test_reliability_page",
 }
 
 CHECKED_BLOCKS: dict[tuple[str, str], str] = {

@@ -58,6 +58,7 @@ import asyncio
 import enum
 import functools
 import inspect
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import Any, TypeVar
@@ -68,7 +69,7 @@ from autostrada.aio.component_config import (
     parse_authentication,
     parse_transports,
 )
-from autostrada.aio.connect import connect, is_certificate_error
+from autostrada.aio.connect import connect, is_certificate_error, parse_url
 from autostrada.aio.session import Session
 from autostrada.authenticators import Authenticator, create_authenticator
 from autostrada.backoff import Backoff, is_fatal_by_default
@@ -193,6 +194,7 @@ class Component:
         self._stop_event: asyncio.Event | None = None
         self._session: Session | None = None
         self._random: Callable[[], float] | None = None  # jitter source (tests)
+        self._warned_clear_text = False  # ticket over a plain transport: said once
 
     def __repr__(self) -> str:
         urls = ", ".join(t.url for t in self._transports)
@@ -465,6 +467,8 @@ class Component:
         connected = False
         try:
             channel = await self._interruptible(connect(transport.url, **transport.connect_options))
+            if "ticket" in self._authentication and not self._warned_clear_text:
+                self._warned_clear_text = _warn_clear_text_ticket(transport, channel)
             session = self._new_session()
             session.on("leave", functools.partial(_note_leave, ended))
             await session.attach(channel)
@@ -711,6 +715,32 @@ async def _end_session(
     if details is None:
         details = CloseDetails(CloseDetails.REASON_TRANSPORT_LOST, "the transport was lost")
     return details, was_clean
+
+
+def _warn_clear_text_ticket(transport: TransportConfig, channel: Channel) -> bool:
+    """Warn (once: return True) when a WAMP-Ticket would cross the network in clear text.
+
+    Not over TLS, not over a Unix socket, not to a loopback address (a TLS proxy on the
+    same host), as the router's own warning (``ServerConfig.warnings``) has it.
+    """
+    transport_object = channel.transport
+    if transport_object is not None and transport_object.get_extra_info("ssl_object"):
+        return False
+    endpoint = parse_url(transport.url)
+    if endpoint.unix_path is not None or transport.connect_options.get("unix_path"):
+        return False
+    try:
+        if ipaddress.ip_address(endpoint.host).is_loopback:
+            return False
+    except ValueError:
+        if endpoint.host == "localhost":
+            return False
+    log.warning(
+        "%s: WAMP-Ticket authentication over an unencrypted transport: the ticket crosses "
+        "the network in clear text; use wss:// or rss://",
+        transport,
+    )
+    return True
 
 
 def _gave_up(

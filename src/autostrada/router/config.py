@@ -165,7 +165,8 @@ class ListenerConfig:
         keepalive_timeout: seconds to wait for the pong before closing the connection
             (needs ``keepalive_interval``; ``None``: the server's default).
         max_write_buffer: bytes queued to one slow client before it is disconnected.
-        open_timeout: seconds in which the WebSocket/RawSocket handshake must complete.
+        open_timeout: seconds in which the WebSocket/RawSocket handshake must complete,
+            and then seconds in which the client must send HELLO.
     """
 
     kind: str

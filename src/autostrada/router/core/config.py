@@ -484,6 +484,8 @@ class RouterLimits:
     """Bounds on what one peer can make the router hold (DESIGN.md §6).
 
     Attributes:
+        max_sessions: sessions the router holds at once (from HELLO on, all realms);
+            one more HELLO gets ABORT ``autostrada.error.limit_exceeded``.
         max_pending_calls_per_session: calls a session may have in flight as a caller;
             one more gets ERROR ``autostrada.error.limit_exceeded``.
         max_registrations_per_session: registrations one session may hold.
@@ -497,6 +499,7 @@ class RouterLimits:
             AUTHENTICATE; then the router ABORTs it (``wamp.error.authentication_failed``).
     """
 
+    max_sessions: int = 10000
     max_pending_calls_per_session: int = 1000
     max_registrations_per_session: int = 1000
     max_subscriptions_per_session: int = 10000
@@ -507,6 +510,7 @@ class RouterLimits:
 
     def __post_init__(self) -> None:
         for name in (
+            "max_sessions",
             "max_pending_calls_per_session",
             "max_registrations_per_session",
             "max_subscriptions_per_session",
