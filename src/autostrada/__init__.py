@@ -1,12 +1,15 @@
 """autostrada: an asyncio WAMP library — client, Autobahn-compatible Component, embedded router.
 
-The names an Autobahn asyncio application imports from ``autobahn.wamp.types``,
-``autobahn.wamp.exception`` and ``autobahn.wamp.request`` are importable from here.
+The names an Autobahn asyncio application imports from ``autobahn.asyncio.component``,
+``autobahn.asyncio.wamp``, ``autobahn.wamp.types``, ``autobahn.wamp.exception`` and
+``autobahn.wamp.request`` are importable from here.
 """
 
 from __future__ import annotations
 
 from autostrada import wamp
+from autostrada.aio.apprunner import ApplicationRunner
+from autostrada.aio.appsession import ApplicationSession
 from autostrada.aio.client import connect
 from autostrada.aio.component import Component
 from autostrada.aio.runner import run
@@ -52,6 +55,9 @@ __all__ = [
     "Component",
     "run",
     "wamp",
+    # the class-based API (autobahn.asyncio.wamp)
+    "ApplicationSession",
+    "ApplicationRunner",
     # types (autobahn.wamp.types)
     "CallDetails",
     "CallOptions",

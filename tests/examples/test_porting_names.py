@@ -187,14 +187,29 @@ def test_aliases_catch_what_autostrada_raises(router: RouterThread) -> None:
 def test_what_the_doc_says_is_not_provided_is_not() -> None:
     # So that the doc is corrected when these arrive (or the example code is wrong).
     text = " ".join(DOC.read_text().split())
-    session = re.search(r"Not provided on the session: (.*?);", text)
     component = re.search(r"\*\*Not provided\*\* on `Component`: (.*?)\. Added", text)
-    assert session is not None and component is not None
-    missing = re.findall(r"`(\w+)(?:\(\))?`", session.group(1))
-    assert len(missing) == 8
-    for name in missing:
-        assert not hasattr(autostrada.Session, name), name
+    assert component is not None
     for name in re.findall(r"`(\w+)(?:\(\))?`", component.group(1)):
         assert not hasattr(autostrada.Component, name), name
-    for name in ("session_id", "config", "is_connected", "is_attached", "leave", "define"):
-        assert hasattr(autostrada.Session(), name), name
+    classic = re.search(r"\*\*Not provided\*\*: (.*?)\.", text)
+    assert classic is not None
+    for name in re.findall(r"`(\w+)(?:\(\))?`", classic.group(1)):
+        assert not hasattr(autostrada.ApplicationSession, name), name
+        assert not hasattr(autostrada.ApplicationRunner, name), name
+
+
+def test_the_session_attributes_the_doc_lists_are_there() -> None:
+    # Autobahn's session attributes that ported code uses: every one the doc lists.
+    text = " ".join(DOC.read_text().split())
+    listed = re.search(r"\*\*Session attributes\*\*: these are Autobahn's: (.*?)\. ", text)
+    assert listed is not None
+    names = re.findall(r"`(\w+)(?:\(\))?`", listed.group(1))
+    assert len(names) == 15
+    autobahn_session_attributes = {
+        "realm", "authid", "authrole", "authmethod", "authprovider", "authextra",
+        "session_details", "transport",
+    }  # fmt: skip
+    assert autobahn_session_attributes <= set(names)
+    session = autostrada.Session()
+    for name in names:
+        assert hasattr(session, name), name

@@ -1,0 +1,29 @@
+"""PubSub basic, backend: publish a counter, ten times a second, while joined.
+
+Run a router (``autostrada router``), this backend, then ``frontend.py`` next to it.
+``AUTOSTRADA_URL`` and ``AUTOSTRADA_REALM`` say where to connect instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from autostrada import ApplicationRunner, ApplicationSession, SessionDetails
+
+URL = os.environ.get("AUTOSTRADA_URL", "ws://127.0.0.1:8080/ws")
+REALM = os.environ.get("AUTOSTRADA_REALM", "realm1")
+
+
+class Backend(ApplicationSession):
+    async def onJoin(self, details: SessionDetails) -> None:
+        print("backend: ready", flush=True)
+        counter = 0
+        while self.is_attached():  # until the session leaves (Ctrl-C)
+            self.publish("com.myapp.topic1", counter)
+            counter += 1
+            await asyncio.sleep(0.1)
+
+
+if __name__ == "__main__":
+    ApplicationRunner(URL, REALM).run(Backend)
