@@ -558,9 +558,14 @@ BAD_TOML = [
         "must be a positive integer, got 0",
     ),
     (
-        WS + "port = 1\nkeepalive_timeout = 5\n",
+        WS + "port = 1\nkeepalive_interval = 0\nkeepalive_timeout = 5\n",
         "listeners[0].keepalive_timeout",
-        "needs keepalive_interval",
+        "means nothing with keepalive_interval = 0 (no pings)",
+    ),
+    (
+        WS + "port = 1\nkeepalive_interval = -1\n",
+        "listeners[0].keepalive_interval",
+        "must be a positive number of seconds, or 0 (no pings), got -1",
     ),
     (
         WS + "port = 1\nopen_timeout = '10'\n",

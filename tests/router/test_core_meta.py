@@ -99,9 +99,10 @@ def test_on_join_and_on_leave_events() -> None:
     assert joined.args is not None
     assert joined.args[0]["session"] == peer.id
     assert joined.args[0]["authrole"] == "anonymous"
+    session_id = peer.id
     peer.send(Goodbye({}, ApplicationError.CLOSE_REALM))
     (left,) = watcher.events()
-    assert left.args == [peer.id]  # session id only, as Crossbar
+    assert left.args == [session_id]  # session id only, as Crossbar
 
 
 def test_kill() -> None:
@@ -304,10 +305,11 @@ def test_testaments_are_published_after_goodbye_too() -> None:
         peer, "com.gone", "bye", publish_options={"acknowledge": True, "disclose_me": True}
     )
     watcher.take()
+    session_id = peer.id
     peer.send(Goodbye({}, ApplicationError.CLOSE_REALM))
     (event,) = watcher.events()
     assert event.args == ["bye"]
-    assert event.details["publisher"] == peer.id
+    assert event.details["publisher"] == session_id
 
 
 def test_flush_testaments() -> None:

@@ -126,15 +126,20 @@ def test_client_abort_during_handshake_closes_silently() -> None:
 # Leaving
 
 
-def test_goodbye_is_echoed_and_closes() -> None:
+def test_goodbye_is_echoed_and_ends_the_session_not_the_transport() -> None:
+    # More in test_core_rejoin.py: the transport may carry a new session.
     h = Harness()
     peer = h.join()
+    session_id = peer.id
     (reply,) = peer.send(Goodbye({}, ApplicationError.CLOSE_REALM))
     assert isinstance(reply, Goodbye)
     assert reply.reason == ApplicationError.GOODBYE_AND_OUT
+    assert not peer.session.closing and peer.session.state is SessionState.NEW
+    assert session_id not in h.router.realms["realm1"].sessions
+    # No session any more: anything but HELLO (or ABORT) is a protocol violation.
+    (abort,) = peer.send(Publish(1, {}, "com.x"))
+    assert isinstance(abort, Abort) and abort.reason == PROTOCOL_VIOLATION
     assert peer.session.closing
-    assert peer.id not in h.router.realms["realm1"].sessions
-    assert peer.send(Publish(1, {}, "com.x")) == []
 
 
 def test_client_abort_after_join_ends_session_like_a_lost_one() -> None:

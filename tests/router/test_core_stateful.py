@@ -1,11 +1,13 @@
 """Router core under random traffic: a hypothesis state machine.
 
 Random sessions join, register, subscribe, call, publish, answer, cancel, leave, crash
-and misbehave while time passes. Invariants checked after every step:
+and misbehave while time passes; a transport whose session left with GOODBYE may carry
+a new session (HELLO again), be lost, or misbehave. Invariants checked after every step:
 
 * ``receive``/``detach``/``tick`` never raise and every message sent is valid WAMP;
 * no state of a session that is gone remains anywhere (realm, registrations,
-  subscriptions, calls in flight on either end);
+  subscriptions, calls in flight on either end), and what the realm holds agrees with
+  each session's own bookkeeping (so a transport's new session inherits nothing);
 * every call gets at most one final answer (RESULT or ERROR), and a call of a live
   caller is either still in flight in the router or has had exactly one final answer.
 """
@@ -42,7 +44,7 @@ from autostrada.messages import (
     Welcome,
     Yield,
 )
-from autostrada.router.core import RealmConfig, RouterConfig, RouterLimits
+from autostrada.router.core import RealmConfig, RouterConfig, RouterLimits, SessionState
 
 PROCEDURES = ["p.a", "p.b", "p.a.sub"]
 TOPICS = ["t.a", "t.b", "t.a.x"]
@@ -55,7 +57,8 @@ class RouterMachine(RuleBasedStateMachine):
         limits = RouterLimits(max_pending_calls_per_session=4, max_testaments_per_session=2)
         self.h = Harness(RouterConfig([RealmConfig.development()], limits=limits))
         self.live: list[Peer] = []
-        self.gone: list[Peer] = []
+        self.idle: list[Peer] = []  # left with GOODBYE, transport open: may HELLO again
+        self.gone: list[Peer] = []  # transport closed
         self.todo: dict[Peer, list[Invocation]] = {}
         self.answers: dict[tuple[Peer, int], int] = {}  # final answers per call
 
@@ -68,11 +71,14 @@ class RouterMachine(RuleBasedStateMachine):
                     self.todo[peer].append(message)
                 elif self.final(message):
                     self.answers[peer, message.request_id] += 1
-                elif isinstance(message, (Abort, Goodbye)):
+                elif isinstance(message, Abort):
                     assert peer.session.closing
-            if peer.session.closing:
+                elif isinstance(message, Goodbye):
+                    # The router's GOODBYE closes; its echo of ours leaves the transport open.
+                    assert peer.session.closing or peer.session.state is SessionState.NEW
+            if not peer.session.established:
                 self.live.remove(peer)
-                self.gone.append(peer)
+                (self.gone if peer.session.closing else self.idle).append(peer)
                 self.todo.pop(peer, None)
 
     @staticmethod
@@ -221,6 +227,34 @@ class RouterMachine(RuleBasedStateMachine):
             killer.send(Call(request_id, {}, "wamp.session.kill", [peer.id]))
         self.drain()
 
+    @precondition(lambda self: self.idle and len(self.live) < 6)
+    @rule(data=st.data(), roles=st.sampled_from(ROLES))
+    def rejoin(self, data: st.DataObject, roles: dict[str, Any]) -> None:
+        """A new session over the transport of one that left with GOODBYE."""
+        old = self.pick(data, self.idle)
+        self.idle.remove(old)
+        peer = Peer(self.h, old.session)  # the same transport, a fresh view of it
+        self.h.peers[old.session] = peer
+        got = peer.send(Hello("realm1", {"roles": roles}))
+        assert isinstance(got[0], Welcome)
+        assert got[0].session_id not in self.ended_ids
+        peer.take()
+        self.live.append(peer)
+        self.todo[peer] = []
+
+    @precondition(lambda self: self.idle)
+    @rule(data=st.data(), how=st.sampled_from(["lost", "garbage"]))
+    def idle_transport_ends(self, data: st.DataObject, how: str) -> None:
+        peer = self.pick(data, self.idle)
+        if how == "lost":
+            self.h.detach(peer)
+        else:  # no session: only HELLO (or ABORT) may come
+            (abort,) = peer.send(Call(peer.next_id(), {}, "p.a"))
+            assert isinstance(abort, Abort) and abort.reason == "wamp.error.protocol_violation"
+        assert peer.session.closing
+        self.idle.remove(peer)
+        self.gone.append(peer)
+
     @rule(seconds=st.sampled_from([0.1, 0.6, 2.5]))
     def advance(self, seconds: float) -> None:
         self.h.advance(seconds)
@@ -228,26 +262,43 @@ class RouterMachine(RuleBasedStateMachine):
 
     # -- invariants --------------------------------------------------------------------
 
+    @property
+    def ended_ids(self) -> set[int]:
+        """Ids of the sessions that ended (a transport after GOODBYE has none: 0)."""
+        return {p.id for p in self.gone} - {0}
+
     @invariant()
     def nothing_of_gone_sessions_remains(self) -> None:
         realm = self.h.router.realms["realm1"]
-        assert set(realm.sessions.values()) == {p.session for p in self.live}
-        gone = {p.session for p in self.gone}
+        live = {p.session for p in self.live}
+        assert set(realm.sessions.values()) == live
+        assert set(realm.sessions) == {p.id for p in self.live}
+        # Both ways: the realm's records name live sessions, and each session's own
+        # bookkeeping holds the same objects (a renewed transport inherits nothing).
         for registration in realm.dealer.by_id.values():
             assert registration.callees
-            assert not {c.session for c in registration.callees} & gone
+            for callee in registration.callees:
+                assert callee.session in live
+                assert callee.session.registrations.get(registration.id) is registration
         for subscription in realm.broker.by_id.values():
             assert subscription.subscribers
-            assert not set(subscription.subscribers) & gone
-        for peer in self.gone:
+            for subscriber in subscription.subscribers:
+                assert subscriber in live
+                assert subscriber.subscriptions.get(subscription.id) is subscription
+        for peer in (*self.gone, *self.idle):
             session = peer.session
             assert not (session.calls or session.invocations)
             assert not (session.registrations or session.subscriptions)
+        for peer in self.idle:
+            assert peer.session.state is SessionState.NEW and peer.id == 0
         for peer in self.live:
             for call in peer.session.calls.values():
-                assert call.callee not in gone
+                assert call.callee in live
+                assert call.callee.invocations.get(call.invocation_id) is call
             for call in peer.session.invocations.values():
-                assert call.caller not in gone
+                assert call.caller is None or call.caller in live
+                if call.caller is not None:
+                    assert call.caller.calls.get(call.request_id) is call
 
     @invariant()
     def every_call_gets_exactly_one_final_answer(self) -> None:

@@ -286,16 +286,19 @@ async def test_a_large_batch_is_written_in_chunks_not_held_whole() -> None:
 
 @pytest.mark.parametrize("scheme", ["ws", "rs"])
 @async_test
-async def test_goodbye_is_written_before_the_close_in_the_same_batch(scheme: str) -> None:
+async def test_goodbye_and_a_new_session_in_the_same_batch(scheme: str) -> None:
+    # One read holds SUBSCRIBE, GOODBYE and a new HELLO: every reply goes out, in order.
     async with running(listener("universal")) as server, peer(url_of(server, scheme)) as hand:
-        await hand.join()
+        first = await hand.join()
         hand.channel.cork()
         hand.send(Subscribe(1, {}, "com.t"))
         hand.send(Goodbye({}, "wamp.close.normal"))
+        hand.send(Hello("realm1", {"roles": {"subscriber": {}}}))
         hand.channel.uncork()
         await _next(hand, Subscribed)
         await _next(hand, Goodbye)
-        assert await hand.closed() is None  # a clean close, after the GOODBYE
+        welcome = await _next(hand, Welcome)
+        assert welcome.session_id != first.session_id
 
 
 # -------------------------------------------------------------------- write limit

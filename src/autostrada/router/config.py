@@ -58,6 +58,8 @@ __all__ = [
     "ListenerConfig",
     "ServerConfig",
     "LISTENER_KINDS",
+    "DEFAULT_KEEPALIVE_INTERVAL",
+    "DEFAULT_KEEPALIVE_TIMEOUT",
     "default_config",
     "load_toml",
     "load_crossbar",
@@ -69,6 +71,19 @@ LISTENER_KINDS: Final = ("websocket", "rawsocket", "universal")
 """``universal`` serves WebSocket and RawSocket on one port (RawSocket starts with 0x7F)."""
 
 DEFAULT_SERIALIZERS: Final = ("json", "msgpack", "cbor")
+
+DEFAULT_KEEPALIVE_INTERVAL: Final = 30.0
+"""Seconds between the pings a listener sends WebSocket clients unless told otherwise.
+
+Often enough to keep an idle connection open through proxies and load balancers that
+drop connections idle for 60 s (a common default), rarely enough to cost nothing."""
+
+DEFAULT_KEEPALIVE_TIMEOUT: Final = 20.0
+"""Seconds a client has to answer a ping before its connection is dropped, by default.
+
+Generous: a healthy client whose event loop is busy, or that is behind a slow link
+with the write buffer (``max_write_buffer``) ahead of the ping, is not taken for a
+dead one. With the interval, a dead peer is noticed within 50 s."""
 
 
 class ConfigError(ValueError):
@@ -160,10 +175,16 @@ class ListenerConfig:
         max_message_size: the largest message accepted, in bytes; 512 B..16 MiB on
             ``rawsocket`` and ``universal`` listeners (all RawSocket can express).
         tls: TLS settings; ``None`` for plain TCP.
-        keepalive_interval: seconds between pings (WebSocket ping / RawSocket PING);
-            ``None`` turns keepalive off.
-        keepalive_timeout: seconds to wait for the pong before closing the connection
-            (needs ``keepalive_interval``; ``None``: the server's default).
+        keepalive_interval: seconds between pings, so that a peer that is gone without
+            a word (power loss, a NAT that forgot the connection, a half-open link) is
+            noticed and its session ends. ``None`` (default): WebSocket connections
+            every :data:`DEFAULT_KEEPALIVE_INTERVAL` (30 s), RawSocket connections never
+            (Autobahn|Python's RawSocket fails on a PING, and Autobahn|JS answers with a
+            mangled payload). A number: every connection, WebSocket ping or RawSocket
+            PING. ``0``: no pings at all. See :meth:`keepalive`.
+        keepalive_timeout: seconds to wait for the pong before dropping the connection;
+            ``None`` (default): :data:`DEFAULT_KEEPALIVE_TIMEOUT` (20 s). Meaningless
+            with ``keepalive_interval=0``.
         max_write_buffer: bytes queued to one slow client before it is disconnected.
         open_timeout: seconds in which the WebSocket/RawSocket handshake must complete,
             and then seconds in which the client must send HELLO.
@@ -207,14 +228,31 @@ class ListenerConfig:
             raise _bad("ListenerConfig.max_message_size", problem)
         if self.tls is not None and not isinstance(self.tls, TLSConfig):
             raise _bad("ListenerConfig.tls", "must be a TLSConfig or None")
-        if self.keepalive_interval is not None:
-            _check_seconds(self.keepalive_interval, "ListenerConfig.keepalive_interval")
+        interval = self.keepalive_interval
+        if interval is not None and not (type(interval) in (int, float) and interval == 0):
+            try:
+                _check_seconds(interval, "ListenerConfig.keepalive_interval")
+            except ValueError:
+                problem = f"must be a positive number of seconds, or 0 (no pings), got {interval!r}"
+                raise _bad("ListenerConfig.keepalive_interval", problem) from None
         if self.keepalive_timeout is not None:
             _check_seconds(self.keepalive_timeout, "ListenerConfig.keepalive_timeout")
-            if self.keepalive_interval is None:
-                raise _bad("ListenerConfig.keepalive_timeout", "needs keepalive_interval")
+            if self.keepalive_interval == 0:
+                raise _bad(
+                    "ListenerConfig.keepalive_timeout",
+                    "means nothing with keepalive_interval = 0 (no pings)",
+                )
         _check_count(self.max_write_buffer, "ListenerConfig.max_write_buffer")
         _check_seconds(self.open_timeout, "ListenerConfig.open_timeout")
+
+    def keepalive(self, transport: str) -> tuple[float | None, float]:
+        """``(interval, timeout)`` in seconds for a ``websocket`` or ``rawsocket``
+        connection of this listener; interval ``None``: no pings."""
+        interval = self.keepalive_interval
+        if interval is None:
+            interval = DEFAULT_KEEPALIVE_INTERVAL if transport == "websocket" else None
+        timeout = self.keepalive_timeout
+        return (interval or None), (DEFAULT_KEEPALIVE_TIMEOUT if timeout is None else timeout)
 
     def urls(self) -> tuple[str, ...]:
         """How clients reach this listener, e.g. ``("ws://127.0.0.1:8080/ws",)``."""

@@ -474,9 +474,9 @@ def _websocket_options(t: _Table) -> dict[str, Any]:
         value = t.get(name, "integer", 0)
         if value < 0:
             raise t.error(name, f"must be milliseconds >= 0, got {value}")
-        if value:
-            options[ours] = value / 1000
-    if "keepalive_interval" not in options:
+        if value or (ours == "keepalive_interval" and t.has(name)):
+            options[ours] = value / 1000  # auto_ping_interval 0: no pings (absent: ours)
+    if options.get("keepalive_interval") == 0:
         options.pop("keepalive_timeout", None)  # Autobahn ignores it without the interval
     t.skip(*_HARMLESS_WS_OPTIONS)
     t.close()

@@ -28,6 +28,16 @@ each connection gets one write per batch (or per 16 KiB of it), at the end of th
   within ``open_timeout`` of being accepted is dropped, whether it sent part of a
   handshake or nothing at all (a TLS handshake has the same bound); so is one that has
   not sent HELLO within ``open_timeout`` of its transport handshake;
+* **a new session after GOODBYE**: the client's GOODBYE is echoed and ends its session,
+  not its connection, which may carry a new session (HELLO again), as on Crossbar. A
+  connection that sends no HELLO within ``open_timeout`` of that GOODBYE is closed
+  (cleanly: WebSocket close 1000). An ABORT, a protocol violation and the router's own
+  GOODBYE (kill, shutdown) close the connection, as before;
+* **keepalive**: WebSocket connections are pinged by default (every 30 s, a pong
+  within 20 s: :attr:`ListenerConfig.keepalive_interval`), so that a dead peer's
+  session — and its registrations — do not outlive it for long; RawSocket connections
+  only when the listener sets an interval (Autobahn|Python's RawSocket cannot answer a
+  PING);
 * **shutdown**: every session gets GOODBYE ``wamp.close.system_shutdown``, connections
   still in their handshake are closed; the server waits (bounded by
   ``shutdown_timeout``) for the transports to close, then drops the rest.
@@ -80,6 +90,10 @@ log = logging.getLogger("autostrada.router")
 # enough for an aborted socket; this is only a bound).
 _ABORT_GRACE = 1.0
 
+_NEW = SessionState.NEW
+_ESTABLISHED = SessionState.ESTABLISHED
+_CLOSED = SessionState.CLOSED
+
 
 class _Connection:
     """One client connection: its channel and its session in the router core."""
@@ -88,6 +102,7 @@ class _Connection:
         "channel",
         "dropped",
         "format",
+        "hello_timer",
         "listener",
         "pending",
         "serializer",
@@ -107,6 +122,7 @@ class _Connection:
         self.shared = False
         self.pending = False  # in the batch being written (corked), see RouterServer._flush
         self.dropped = False  # aborted by the router: send nothing more
+        self.hello_timer: asyncio.TimerHandle | None = None  # bounds the wait for HELLO
 
 
 class _Accepted(asyncio.Protocol):
@@ -346,9 +362,10 @@ class RouterServer:
         return self._loop.time()
 
     def _channel(self, listener: ListenerConfig, rawsocket: bool, endpoint: str) -> Channel:
+        interval, timeout = listener.keepalive("rawsocket" if rawsocket else "websocket")
         options: dict[str, Any] = {
-            "keepalive_interval": listener.keepalive_interval,
-            "keepalive_timeout": listener.keepalive_timeout,
+            "keepalive_interval": interval,
+            "keepalive_timeout": timeout,
             "max_message_size": listener.max_message_size,
         }
         if rawsocket:
@@ -405,20 +422,37 @@ class RouterServer:
             self._flush,
         )
         # A connection that never says HELLO holds a socket without a session: it gets
-        # open_timeout for that too (once per connection, not per message).
-        assert self._loop is not None
-        self._loop.call_later(connection.listener.open_timeout, self._hello_timed_out, connection)
+        # open_timeout for that too (once per connection and GOODBYE, not per message).
+        # (Frames that came with the handshake went through set_receiver already.)
+        session = connection.session
+        if connection.hello_timer is None and session.state is _NEW:
+            self._await_hello(connection, after_goodbye=False)
 
-    def _hello_timed_out(self, connection: _Connection) -> None:
+    def _await_hello(self, connection: _Connection, *, after_goodbye: bool) -> None:
+        assert self._loop is not None
+        if connection.hello_timer is not None:
+            connection.hello_timer.cancel()
+        connection.hello_timer = self._loop.call_later(
+            connection.listener.open_timeout, self._hello_timed_out, connection, after_goodbye
+        )
+
+    def _hello_timed_out(self, connection: _Connection, after_goodbye: bool) -> None:
+        connection.hello_timer = None
         session = connection.session
         if session is None or connection.dropped or connection.channel.closed.done():
             return
-        if session.state is SessionState.NEW:
-            log.info(
-                "dropping %s: no HELLO within %s s",
-                connection.channel.endpoint,
-                connection.listener.open_timeout,
-            )
+        if session.state is not SessionState.NEW:
+            return
+        timeout = connection.listener.open_timeout
+        endpoint = connection.channel.endpoint
+        if after_goodbye:
+            # A client that left and stays silent: a clean close, as it may be waiting
+            # for the router to close (its session ended well).
+            log.info("closing %s: no new HELLO within %s s of its GOODBYE", endpoint, timeout)
+            self._deliver(self.router.detach(session, self._now()))
+            connection.channel.close(1000, "no new session")
+        else:
+            log.info("dropping %s: no HELLO within %s s", endpoint, timeout)
             self._deliver(self._drop(connection))
 
     def _on_frame(self, connection: _Connection, data: bytes) -> None:
@@ -438,12 +472,19 @@ class RouterServer:
         receive = self.router.receive
         for message in messages:
             self._route(receive(session, message, now), session)
-            if session.closing:
-                return
+            state = session.state
+            if state is not _ESTABLISHED:
+                if state is _CLOSED:
+                    return
+                if state is _NEW:  # the client's GOODBYE: a new HELLO may follow
+                    self._await_hello(connection, after_goodbye=True)
 
     def _on_close(self, connection: _Connection, error: Exception | None) -> None:
         session = connection.session
         assert session is not None  # the receiver is set once the session exists
+        if connection.hello_timer is not None:
+            connection.hello_timer.cancel()
+            connection.hello_timer = None
         if error is not None:
             log.info("connection to %s lost: %s", connection.channel.endpoint, error)
         self._deliver(self.router.detach(session, self._now()))

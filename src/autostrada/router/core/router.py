@@ -18,6 +18,10 @@ Rules for drivers:
 * After sending a batch, close the transport of every session whose ``closing`` is
   true — the session passed in and every session in the batch (a client's ABORT closes
   its session without any reply). Messages for a closing session are its last ones.
+* A client's GOODBYE is echoed and ends its session, but not its transport: the
+  session is back in state ``NEW`` (same handle, a new session id at the next HELLO),
+  and a new HELLO may follow on the same connection. Bound that wait as for a new
+  connection. The router's own GOODBYE (kill, shutdown) and every ABORT close it.
 * Fan-out returns the *same* EVENT object for every receiver of one subscription, so a
   driver may cache encodings by ``id(message)`` within one batch. Returned messages must
   not be mutated.
@@ -484,10 +488,12 @@ class Router:
         return self._end(session, now)
 
     def _goodbye(self, session: RouterSession, message: Goodbye, now: float) -> Outgoing:
-        # Spec "GOODBYE": reply with GOODBYE, then the session is over; we close the
-        # transport too (transport reuse for a new session is not supported).
+        # Spec "GOODBYE": reply with GOODBYE; the session is over, the transport is not:
+        # it may carry a new session (a new HELLO), as on Crossbar. Only the client's
+        # GOODBYE leaves it open; the router's own (kill, shutdown) closes it.
         out: Outgoing = [(session, Goodbye({}, ApplicationError.GOODBYE_AND_OUT))]
         out.extend(self._end(session, now))
+        session.renew()
         return out
 
     def _hello_again(self, session: RouterSession, message: Hello, now: float) -> Outgoing:

@@ -38,7 +38,7 @@ class SessionState(Enum):
     """Lifecycle of a router session (spec basic/sessions.md, router side)."""
 
     NEW = "new"
-    """Transport attached; waiting for HELLO."""
+    """Transport attached; waiting for HELLO (also again, after the client's GOODBYE)."""
     CHALLENGING = "challenging"
     """CHALLENGE sent; waiting for AUTHENTICATE."""
     AUTHENTICATING = "authenticating"
@@ -46,7 +46,8 @@ class SessionState(Enum):
     ESTABLISHED = "established"
     """WELCOME sent: the session is joined to a realm."""
     CLOSED = "closed"
-    """ABORT or GOODBYE done, killed, or the transport is gone: the driver closes it."""
+    """ABORT, protocol violation, killed (router's GOODBYE), or the transport is gone:
+    the driver closes the transport."""
 
 
 class RouterSession:
@@ -95,6 +96,18 @@ class RouterSession:
     def __init__(self, transport_info: Mapping[str, Any], context: Any = None) -> None:
         self.transport_info: dict[str, Any] = dict(transport_info)
         self.context = context
+        # INVOCATION ids go on across the sessions of one transport (not reset by
+        # renew): a late YIELD for an invocation of the previous session can never be
+        # taken for the answer to a new one.
+        self.invocation_ids = SequentialIds()
+        self.renew()
+
+    def renew(self) -> None:
+        """Start over as a new connection would: state NEW, no identity, no bookkeeping.
+
+        The router calls it once the session a client closed with GOODBYE is cleaned up,
+        so that the same transport may carry a new session (a new HELLO).
+        """
         self.state = SessionState.NEW
         self.session_id = 0
         self.realm: Realm | None = None
@@ -112,8 +125,7 @@ class RouterSession:
         self.registrations: dict[int, Registration] = {}
         self.calls: dict[int, PendingCall] = {}  # as caller, by CALL.Request
         self.invocations: dict[int, PendingCall] = {}  # as callee, by INVOCATION.Request
-        self.invocation_ids = SequentialIds()
-        self.last_request_id = 0
+        self.last_request_id = 0  # a new session's request ids start at 1 again
         self.recent_progressive: deque[int] = deque(maxlen=_RECENT_PROGRESSIVE)
         self.testaments: dict[str, list[tuple[str, list[Any], dict[str, Any], dict[str, Any]]]] = {
             "detached": [],
