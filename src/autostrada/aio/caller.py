@@ -24,6 +24,8 @@ from autostrada.aio.role import Role
 from autostrada.exceptions import ApplicationError, InvalidState
 from autostrada.types import CallOptions
 
+_ESTABLISHED = core.SessionState.ESTABLISHED
+
 __all__ = ["CallStream", "Caller"]
 
 log = logging.getLogger("autostrada.session")
@@ -70,7 +72,11 @@ class Caller(Role):
             ValueError, TypeError: the payload cannot be serialized.
         """
         call = self._start_call(procedure, args, kwargs, options)
-        return await self._await_call(call, options)
+        try:  # _await_call(), inlined: one coroutine less per call
+            return await call.future
+        except asyncio.CancelledError:
+            self._call_cancelled(call, options)
+            raise
 
     async def call_iter(
         self, procedure: str, /, *args: Any, options: CallOptions | None = None, **kwargs: Any
@@ -117,44 +123,53 @@ class Caller(Role):
         progress_queue: asyncio.Queue[Any] | None = None,
         progress_invocation: bool = False,
     ) -> _Call:
-        wire = options.message_attr() if options is not None else {}
-        if progress_queue is not None:
-            wire["receive_progress"] = True
-        if progress_invocation:
-            wire["progress"] = True
-        self._require_joined("call")
-        request_id = self._core.call(procedure, list(args) if args else None, kwargs or None, wire)
+        wire: dict[str, Any] | None = None
+        if options is not None:
+            wire = options.message_attr()
+        if progress_queue is not None or progress_invocation:
+            wire = wire if wire is not None else {}
+            if progress_queue is not None:
+                wire["receive_progress"] = True
+            if progress_invocation:
+                wire["progress"] = True
+        core_session = self._core
+        if core_session.state is not _ESTABLISHED:
+            self._require_joined("call")
+        request_id = core_session.call(
+            procedure, list(args) if args else None, kwargs or None, wire
+        )
         self._flush()
         call = _Call(asyncio.get_running_loop().create_future(), procedure, request_id)
-        call.queue = progress_queue
-        if options is not None:
-            call.on_progress = options.on_progress
-            if options.timeout:
-                call.timer = call.future.get_loop().call_later(
-                    options.timeout, self._call_timed_out, request_id, options.timeout
-                )
+        if options is not None or progress_queue is not None:
+            call.queue = progress_queue
+            if options is not None:
+                call.on_progress = options.on_progress
+                if options.timeout:
+                    call.timer = call.future.get_loop().call_later(
+                        options.timeout, self._call_timed_out, request_id, options.timeout
+                    )
+        # Leaves the map where the call ends: its result, _fail_call, its timeout, or
+        # the cancellation of the awaiting task (_call_cancelled).
         self._calls[request_id] = call
-        call.future.add_done_callback(functools.partial(self._call_done, request_id))
         return call
-
-    def _call_done(self, request_id: int, _future: object = None) -> None:
-        call = self._calls.pop(request_id, None)
-        if call is not None and call.timer is not None:
-            call.timer.cancel()
 
     async def _await_call(self, call: _Call, options: CallOptions | None) -> Any:
         try:
             return await call.future
         except asyncio.CancelledError:
-            # The awaiting task was cancelled: cancel the call. (call.future is
-            # cancelled with the task, so the call has left self._calls by now; the
-            # core still knows whether it is pending, and ignores it otherwise.)
-            mode = (options.cancel_mode if options else None) or "killnowait"
-            self._handle(self._core.cancel(call.request_id, mode))
+            self._call_cancelled(call, options)
             raise
 
+    def _call_cancelled(self, call: _Call, options: CallOptions | None) -> None:
+        # The awaiting task was cancelled: cancel the call (call.future is cancelled
+        # with the task). The core knows whether the call is still pending, and
+        # ignores the cancel otherwise.
+        _forget(self._calls.pop(call.request_id, None))
+        mode = (options.cancel_mode if options else None) or "killnowait"
+        self._handle(self._core.cancel(call.request_id, mode))
+
     def _call_timed_out(self, request_id: int, timeout: float) -> None:
-        call = self._calls.get(request_id)
+        call = self._calls.pop(request_id, None)
         if call is None or call.future.done():
             return
         call.future.set_exception(
@@ -165,18 +180,23 @@ class Caller(Role):
         self._handle(self._core.cancel(request_id, "killnowait"))
 
     def _on_call_result(self, event: core.CallResult) -> None:
-        call = self._calls.get(event.request_id)
+        if event.progress:
+            progressing = self._calls.get(event.request_id)
+            if progressing is not None:
+                self._progress(progressing, event.args, event.kwargs)
+            return
+        call = self._calls.pop(event.request_id, None)
         if call is None:
             return
-        if event.progress:
-            self._progress(call, event.args, event.kwargs)
-            return
+        if call.timer is not None:
+            call.timer.cancel()
         value = call_result(event.args, event.kwargs)
+        future = call.future
         if call.tail is None or call.tail.done():
-            if not call.future.done():
-                call.future.set_result(value)
+            if not future.done():
+                future.set_result(value)
         else:  # deliver the final result after the last on_progress has run
-            call.tail.add_done_callback(functools.partial(_resolve, call.future, value))
+            call.tail.add_done_callback(functools.partial(_resolve, future, value))
 
     def _progress(self, call: _Call, args: list[Any] | None, kwargs: dict[str, Any] | None) -> None:
         if call.queue is not None:
@@ -198,10 +218,19 @@ class Caller(Role):
 
     def _fail_call(self, request_id: int, error: BaseException) -> None:
         """Fail the call ``request_id`` with ``error`` (unless it is over already)."""
-        call = self._calls.get(request_id)
-        if call is not None and not call.future.done():
-            call.future.set_exception(error)
-            call.future.exception()  # the caller may have stopped waiting
+        call = self._calls.pop(request_id, None)
+        if call is not None:
+            if call.timer is not None:
+                call.timer.cancel()
+            if not call.future.done():
+                call.future.set_exception(error)
+                call.future.exception()  # the caller may have stopped waiting
+
+
+def _forget(call: _Call | None) -> None:
+    """A call that left the map: stop its timer."""
+    if call is not None and call.timer is not None:
+        call.timer.cancel()
 
 
 def _resolve(future: asyncio.Future[Any], value: Any, _done: object = None) -> None:

@@ -34,7 +34,6 @@ a procedure's unsendable result becomes an ERROR for its caller.
 from __future__ import annotations
 
 import asyncio
-import collections
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -125,6 +124,13 @@ class Session(Caller, Callee, Publisher, Subscriber):
         self._ended: CloseDetails | None = None  # how the last session ended
         self._transport_error: Exception | None = None  # why the transport went away
         self._observers: dict[str, list[Handler]] = {}
+        # Sending in batches: inside a read, the core's replies wait in its outbox for
+        # the end of the read (_reading, see _on_frame and _on_batch); and what is
+        # sent in one turn of the event loop (by every task woken in it) is held by
+        # the channel (_corked) and written at once when the turn is over: one
+        # write syscall per turn, not one per message (see _send_outgoing).
+        self._reading = False
+        self._corked = False
         self._dispatch: dict[type, Callable[[Any], None]] = {
             core.CallResult: self._on_call_result,
             core.RequestFailed: self._on_request_failed,
@@ -377,7 +383,7 @@ class Session(Caller, Callee, Publisher, Subscriber):
         serializer = await channel.opened
         self._channel = channel
         self._serializer = serializer
-        channel.set_receiver(self._on_frame, self._on_transport_closed)
+        channel.set_receiver(self._on_frame, self._on_transport_closed, self._on_batch)
         await self._fire("connect")
 
     def disconnect(self) -> None:
@@ -416,28 +422,45 @@ class Session(Caller, Callee, Publisher, Subscriber):
         channel, serializer = self._channel, self._serializer
         if channel is None or serializer is None:
             return None
+        if not self._corked and _others_ready(channel.loop):
+            # Callbacks and tasks are ready to run in this turn of the loop (e.g. the
+            # tasks woken by one read): they may send too, so hold the writes until
+            # they have run, then write once. The release is queued behind them: a
+            # message waits at most one turn, never for a timer. The channel writes
+            # early past CORK_LIMIT, and before anything else it writes (close frame).
+            # With nothing else ready (a lone sequential call), write now: holding
+            # would only cost another turn of the loop.
+            self._corked = True
+            channel.cork()
+            channel.loop.call_soon(self._release_cork, channel)
+        return self._send_messages(channel, serializer, outgoing)
+
+    def _send_messages(
+        self, channel: Channel, serializer: Serializer, outgoing: list[Message]
+    ) -> Exception | None:
+        """Encode and send ``outgoing``, then whatever the core queues meanwhile."""
         encode, send = serializer.encode, channel.send
         first_error: Exception | None = None
-        queue = collections.deque(outgoing)
-        while queue:
-            message = queue.popleft()
-            try:
-                data = encode(message)
-            except (ValueError, TypeError) as exc:
-                error = self._unsendable(message, exc, oversize=False)
-            else:
+        while outgoing:
+            for message in outgoing:
                 try:
-                    send(data)
-                    continue
-                except TransportError as exc:
-                    # The transport is gone: the session ends with it (transport_lost),
-                    # which fails whatever is pending.
-                    log.debug("could not send to %s: %s", channel.endpoint, exc)
-                    return first_error
-                except ValueError as exc:  # larger than the peer accepts (RawSocket)
-                    error = self._unsendable(message, exc, oversize=True)
-            queue.extend(self._core.take_outgoing())
-            first_error = first_error or error
+                    data = encode(message)
+                except (ValueError, TypeError) as exc:
+                    error = self._unsendable(message, exc, oversize=False)
+                else:
+                    try:
+                        send(data)
+                        continue
+                    except TransportError as exc:
+                        # The transport is gone: the session ends with it
+                        # (transport_lost), which fails whatever is pending.
+                        log.debug("could not send to %s: %s", channel.endpoint, exc)
+                        return first_error
+                    except ValueError as exc:  # larger than the peer accepts (RawSocket)
+                        error = self._unsendable(message, exc, oversize=True)
+                first_error = first_error or error
+            # Queued meanwhile (e.g. the CANCEL of a call whose chunk could not go).
+            outgoing = self._core.take_outgoing()
         return first_error
 
     def _unsendable(self, message: Message, exc: Exception, *, oversize: bool) -> Exception | None:
@@ -496,6 +519,9 @@ class Session(Caller, Callee, Publisher, Subscriber):
             log.debug("could not send %s to %s: %s", message.TYPE.name, channel.endpoint, exc)
 
     def _on_frame(self, data: bytes) -> None:
+        # Inside a read, what the messages cause is sent at its end (_on_batch), in
+        # one write: the core's replies wait in its outbox until then.
+        self._reading = True
         assert self._serializer is not None
         try:
             messages = self._serializer.decode(data)
@@ -505,15 +531,28 @@ class Session(Caller, Callee, Publisher, Subscriber):
             if future is not None and not future.done():
                 future.set_exception(exc)  # say what was wrong, not just "aborted"
             self._handle(self._core.abort(ApplicationError.PROTOCOL_VIOLATION, str(exc)))
+            self._flush_quietly("session")  # the ABORT, before the close
             self.disconnect()
             return
         receive = self._core.receive
+        dispatch = self._dispatch
         for message in messages:
-            self._handle(receive(message))
+            for event in receive(message):
+                dispatch[type(event)](event)
+
+    def _on_batch(self) -> None:
+        """The end of a read: send what its messages caused, in one write."""
+        self._reading = False
+        self._flush_quietly("session")
+
+    def _release_cork(self, channel: Channel) -> None:
+        self._corked = False
+        channel.uncork()
 
     def _on_transport_closed(self, error: Exception | None) -> None:
         # What the pending requests' SessionClosed and CloseDetails will name.
         self._transport_error = error or TransportError(f"connection to {self._endpoint()} closed")
+        self._reading = False
         self._handle(self._core.transport_lost())
         self._spawn(self._fire("disconnect"), "on_disconnect")
 
@@ -521,7 +560,8 @@ class Session(Caller, Callee, Publisher, Subscriber):
         dispatch = self._dispatch
         for event in events:
             dispatch[type(event)](event)
-        self._flush_quietly("session")
+        if not self._reading:  # else the end of the read sends it
+            self._flush_quietly("session")
 
     def _endpoint(self) -> str:
         return self._channel.endpoint if self._channel is not None else "(no transport)"
@@ -793,3 +833,14 @@ class Session(Caller, Callee, Publisher, Subscriber):
             await self.leave()
         self.disconnect()
         await self.wait_disconnected()
+
+
+def _others_ready(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether callbacks are queued to run in this turn of ``loop``.
+
+    Reads the ready queue of asyncio's own loops (``BaseEventLoop._ready``, there
+    since Python 3.4); a loop without one (uvloop) is assumed busy, so writes are
+    always held for the turn there.
+    """
+    ready = getattr(loop, "_ready", None)
+    return ready is None or len(ready) > 0
