@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import logging
+from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any, cast
 
 from autostrada import session as core
@@ -131,9 +133,25 @@ class Callee(Role):
             queue: asyncio.Queue[Chunk] = asyncio.Queue()
             self._chunks[request_id] = queue
             queue.put_nowait((event.args, kwargs, False))
-            coro = self._run_stream(reg, request_id, queue)
+            self._run_as_task(request_id, self._run_stream(reg, request_id, queue))
+            return
+        # A plain function runs here and now (as in Autobahn): a task would not make
+        # it any less blocking. A coroutine (or other awaitable) runs as a task of its
+        # own, so that one slow handler never holds up the others, and INTERRUPT
+        # can cancel it.
+        try:
+            result = reg.endpoint(*(event.args or ()), **(kwargs or {}))
+        except Exception as exc:
+            self._answer_error(
+                request_id, *self._errors.to_error(exc, f"procedure {reg.procedure}")
+            )
+            return
+        if inspect.isawaitable(result):
+            self._run_as_task(request_id, self._await_result(reg, request_id, result))
         else:
-            coro = self._run_invocation(reg, request_id, event.args, kwargs)
+            self._send_result(reg, request_id, result)
+
+    def _run_as_task(self, request_id: int, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
         self._invocations[request_id] = task
         task.add_done_callback(lambda _t: self._invocations.pop(request_id, None))
@@ -182,7 +200,7 @@ class Callee(Role):
                             registration=reg, procedure=reg.procedure
                         )
                 if final:
-                    await self._run_invocation(reg, request_id, args, kwargs)
+                    await self._await_result(reg, request_id, invoke(reg.endpoint, args, kwargs))
                     return
                 await invoke(reg.endpoint, args, kwargs)
         except asyncio.CancelledError:
@@ -195,11 +213,11 @@ class Callee(Role):
         finally:
             self._chunks.pop(request_id, None)
 
-    async def _run_invocation(
-        self, reg: Registration, request_id: int, args: Any, kwargs: Any
+    async def _await_result(
+        self, reg: Registration, request_id: int, awaitable: Awaitable[Any]
     ) -> None:
         try:
-            result = await invoke(reg.endpoint, args, kwargs)
+            result = await awaitable
         except asyncio.CancelledError:
             # INTERRUPT (or the session ended): answer wamp.error.canceled
             # (DIVERGENCES.md: not runtime_error as Autobahn does).
@@ -210,13 +228,16 @@ class Callee(Role):
                 request_id, *self._errors.to_error(exc, f"procedure {reg.procedure}")
             )
             return
+        self._send_result(reg, request_id, result)
+
+    def _send_result(self, reg: Registration, request_id: int, result: Any) -> None:
         result_args, result_kwargs = yield_payload(result)
         try:
             sent = self._core.yield_result(request_id, result_args, result_kwargs)
         except (InvalidState, ValueError, TypeError) as exc:  # e.g. the session is gone
             log.debug("result of %s not sent: %s", reg.procedure, exc)
             return
-        if sent:
+        if sent and not self._reading:  # inside a read, its end sends it
             self._flush_quietly(f"procedure {reg.procedure}")
 
     def _answer_error(self, request_id: int, error: str, args: Any, kwargs: Any) -> None:

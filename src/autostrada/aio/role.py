@@ -35,6 +35,7 @@ class Role:
     if TYPE_CHECKING:
         _core: core.ClientSession
         _errors: ErrorMap
+        _reading: bool  # inside a read: what the core queues is sent at its end
 
         def is_attached(self) -> bool:
             """True while joined to a realm."""
