@@ -1,9 +1,10 @@
 """The callee role of :class:`~autostrada.aio.session.Session`: registrations and invocations.
 
-Each INVOCATION runs the endpoint as its own task (in ``_invocations``, by the
-router's request id); its return value or exception becomes the YIELD or ERROR (the
-rules are in :mod:`autostrada.aio.endpoints`). An INTERRUPT, or the end of the
-session, cancels the task, which answers ``wamp.error.canceled``. A progressive call
+An INVOCATION calls the endpoint at once; when it returns an awaitable (a coroutine
+function), that runs as a task of its own (in ``_invocations``, by the router's
+request id). The return value or exception becomes the YIELD or ERROR (the rules are
+in :mod:`autostrada.aio.endpoints`). An INTERRUPT, or the end of the session, cancels
+the task, which answers ``wamp.error.canceled``. A progressive call
 invocation (the caller streams its input) feeds its chunks through a queue to one
 task that calls the endpoint once per chunk, in order. Progressive results go out
 through ``CallDetails.progress``.
@@ -56,8 +57,10 @@ class Callee(Role):
     ) -> Registration | list[Registration]:
         """Register ``endpoint`` as ``procedure``; or every ``@wamp.register`` method of an object.
 
-        Each invocation runs as its own task; its return value or exception becomes
-        the YIELD or ERROR (see :mod:`autostrada.aio.endpoints`).
+        A coroutine function's invocations run as tasks of their own (a caller's
+        cancel interrupts them); a plain function is called when the invocation
+        arrives. Its return value or exception becomes the YIELD or ERROR (see
+        :mod:`autostrada.aio.endpoints`).
         """
         if not callable(endpoint) or (procedure is None and marks_of(endpoint, "register")):
             registrations = []
