@@ -149,7 +149,7 @@ class Callee(Role):
                 request_id, *self._errors.to_error(exc, f"procedure {reg.procedure}")
             )
             return
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):
             self._run_as_task(request_id, self._await_result(reg, request_id, result))
         else:
             self._send_result(reg, request_id, result)

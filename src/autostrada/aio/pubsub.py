@@ -178,7 +178,7 @@ class Subscriber(Role):
             except Exception:
                 log.exception("event handler %r for topic %s failed", sub.handler, sub.topic)
                 continue
-            if inspect.isawaitable(result):
+            if result is not None and inspect.isawaitable(result):
                 pending.append((result, sub))
         if pending or event.acknowledge:
             task = asyncio.ensure_future(self._finish_event(pending, event))
