@@ -314,9 +314,12 @@ def test_handler_errors_are_logged_and_the_session_carries_on(
     assert any("'join' handler" in m and "async_broken" in m for m in messages)
 
 
-def test_a_refused_registration_is_logged(
+def test_a_registration_already_taken_is_logged_and_main_runs(
     component_router: RouterThread, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """main does not wait for the background retry (tests/component/test_component_recovery.py),
+    which ends with the session."""
+
     @async_test
     async def scenario() -> None:
         async with await autostrada.connect(component_router.url) as owner:
@@ -329,10 +332,15 @@ def test_a_refused_registration_is_logged(
             component.register("test.taken")(lambda: 2)
             component.subscribe("wamp.session.on_join")(lambda *args: None)
             await within(component.start())
+            assert await owner.call("test.taken") == 1
 
-    with caplog.at_level(logging.ERROR, logger="autostrada.component"):
+    with caplog.at_level(logging.WARNING, logger="autostrada.component"):
         scenario()
-    assert any("could not register procedure test.taken" in r.getMessage() for r in caplog.records)
+    assert any(
+        r.levelno == logging.WARNING
+        and "procedure test.taken is already registered" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_a_refused_subscription_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

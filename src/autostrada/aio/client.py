@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from autostrada.aio.connect import connect as connect_channel
+from autostrada.aio.connect import warn_if_ticket_in_clear_text
 from autostrada.aio.session import Session
 from autostrada.authenticators import create_authenticator
 from autostrada.types import ComponentConfig
@@ -56,6 +57,7 @@ async def connect(
     authenticators = [
         create_authenticator(m, **dict(kw)) for m, kw in (authentication or {}).items()
     ]
+    warn_if_ticket_in_clear_text(authentication or {}, url, transport_options)
     channel = await connect_channel(url, **transport_options)
     try:
         session = session_factory(ComponentConfig(realm=realm, extra=extra))

@@ -27,8 +27,21 @@ handler — including the decorated registrations and subscriptions — is done)
 ``main(loop, session)`` if given. A failed attempt fires ``connectfailure`` and is
 retried after the transport's backoff delay (:mod:`autostrada.backoff`), unless
 ``is_fatal`` says it cannot succeed. A lost session fires ``leave`` and ``disconnect``
-and is reconnected at once; backoff and attempt counts restart after every join. All
-registrations and subscriptions made by the decorators are made again on every join.
+and is reconnected at once; the attempt count (``max_retries``) and the delays restart
+after every join. All registrations and subscriptions made by the decorators are made
+again on every join.
+
+**Sessions dropped at once.** A session lost less than a second after it joined
+(a router that accepts, then drops every session) does not earn an immediate
+reconnection: the next one waits ``initial_retry_delay``, the one after that longer,
+growing as for failed attempts, until a session stays joined for a second.
+
+**A procedure still registered.** A registration refused with
+``wamp.error.procedure_already_exists`` — typically by the component's previous
+session, which the router has not noticed is gone yet (a half-open connection) — is
+retried in the background (``ready`` and ``main`` do not wait for it), with the
+delays of :attr:`Component.registration_retry`, until it succeeds or the session ends.
+Other refusals are logged, and the session carries on.
 
 The component is **done** (the future :meth:`start` returned resolves to ``None``) when
 ``main`` returns, when :meth:`stop` is called, or when the session is closed normally
@@ -55,12 +68,12 @@ except in ``start`` handlers, which fail the component.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import functools
 import inspect
-import ipaddress
 import logging
-from collections.abc import Awaitable, Callable, Generator, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from typing import Any, TypeVar
 
 from autostrada.aio.channel import Channel
@@ -69,11 +82,11 @@ from autostrada.aio.component_config import (
     parse_authentication,
     parse_transports,
 )
-from autostrada.aio.connect import connect, is_certificate_error, parse_url
+from autostrada.aio.connect import connect, is_certificate_error, warn_if_ticket_in_clear_text
 from autostrada.aio.session import Session
 from autostrada.authenticators import Authenticator, create_authenticator
-from autostrada.backoff import Backoff, is_fatal_by_default
-from autostrada.exceptions import TransportError, WampError
+from autostrada.backoff import Backoff, RetryPolicy, is_fatal_by_default
+from autostrada.exceptions import ApplicationError, TransportError, WampError
 from autostrada.types import (
     CloseDetails,
     ComponentConfig,
@@ -98,6 +111,10 @@ _CLEAN_REASONS = frozenset({CloseDetails.REASON_DEFAULT, "wamp.close.goodbye_and
 # transport is gone: bounds, so that nothing here waits forever.
 _CANCEL_GRACE = 5.0
 _LEAVE_NOTICE_GRACE = 1.0
+
+# A session that stays joined this long (seconds) is stable: losing it afterwards
+# means an immediate reconnection. One lost sooner backs off (the hot-loop guard).
+_STABLE_SESSION = 1.0
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -157,6 +174,14 @@ class Component:
     session_factory: Callable[[ComponentConfig], Session] = Session
     """Builds the session of each connection (Autobahn's class attribute)."""
 
+    registration_retry: RetryPolicy | None = RetryPolicy(
+        initial_retry_delay=0.5, retry_delay_growth=2.0, max_retry_delay=10.0
+    )
+    """The delays between attempts at a registration refused with
+    ``wamp.error.procedure_already_exists`` (0.5 s, doubling up to 10 s, ±10 %; for as
+    long as the session lasts, unless ``max_retries`` says otherwise). ``None``: no
+    retry, the refusal is logged as any other. Set it on the class or on a component."""
+
     def __init__(
         self,
         main: Callable[[asyncio.AbstractEventLoop, Session], Any] | None = None,
@@ -195,6 +220,7 @@ class Component:
         self._session: Session | None = None
         self._random: Callable[[], float] | None = None  # jitter source (tests)
         self._warned_clear_text = False  # ticket over a plain transport: said once
+        self._background: set[asyncio.Task[None]] = set()  # the session's retries
 
     def __repr__(self) -> str:
         urls = ", ".join(t.url for t in self._transports)
@@ -274,7 +300,8 @@ class Component:
         """Decorator: register the function as procedure ``uri`` on every join.
 
         A registration that the router refuses is logged and the session carries on
-        (as in Autobahn).
+        (as in Autobahn); one refused because the procedure is already registered is
+        also retried in the background (see :attr:`registration_retry`).
         """
         if options is not None and not isinstance(options, RegisterOptions):
             raise TypeError(f"options must be RegisterOptions, got {options!r}")
@@ -285,7 +312,16 @@ class Component:
                 try:
                     await session.register(fn, uri, options, check_types=check_types)
                 except WampError as exc:
-                    log.error("could not register procedure %s: %s", uri, exc)
+                    policy = self.registration_retry
+                    if policy is None or not _already_registered(exc):
+                        log.error("could not register procedure %s: %s", uri, exc)
+                        return
+                    register = functools.partial(
+                        session.register, fn, uri, options, check_types=check_types
+                    )
+                    self._in_background(
+                        session, f"register {uri}", _register_later(uri, register, policy)
+                    )
 
             self._decorated.add(register_on_join)
             self.on("join", register_on_join)
@@ -343,6 +379,11 @@ class Component:
             loop = running
         elif running is not None and loop is not running:
             raise ValueError("Component.start(loop): another event loop runs in this thread")
+        if not self._warned_clear_text:  # once, and only now that logging is set up
+            for transport in self._transports:
+                self._warned_clear_text |= warn_if_ticket_in_clear_text(
+                    self._authentication, transport.url, transport.connect_options, str(transport)
+                )
         self._stop_event = asyncio.Event()
         self._task = loop.create_task(self._run(loop), name=f"autostrada {self!r}")
         return self._task
@@ -397,6 +438,12 @@ class Component:
             return
         transports = self._transports
         backoffs = [Backoff(t.retry, self._random) for t in transports]
+        # Sessions lost before they were stable, in a row: their own delays (the same
+        # settings, never exhausted), which only a stable session resets.
+        relapses = [
+            Backoff(dataclasses.replace(t.retry, max_retries=-1), self._random) for t in transports
+        ]
+        pause = 0.0  # the wait owed for a session lost too soon
         last_error: BaseException | None = None
         index = 0
         while not self._stopping():
@@ -407,13 +454,14 @@ class Component:
             if delay is None:
                 index = (index + 1) % len(transports)
                 continue
+            delay, pause = max(delay, pause), 0.0
             if delay > 0:
                 log.info("%s: next attempt in %.3g s", transport, delay)
                 try:
                     await self._interruptible(asyncio.sleep(delay))
                 except _Stopped:
                     return
-            outcome, error = await self._attempt(transport)
+            outcome, error, lasted = await self._attempt(transport)
             if outcome is _Outcome.FAILED:
                 assert error is not None
                 last_error = error
@@ -429,7 +477,16 @@ class Component:
             last_error = None
             if outcome is not _Outcome.LOST:
                 return
-            log.info("%s: session lost; reconnecting", transport)
+            relapse = relapses[index]
+            if lasted >= _STABLE_SESSION:
+                relapse.reset()
+            pause = relapse.next_delay() or 0.0
+            if pause > 0:
+                log.warning(
+                    "%s: session lost %.3g s after joining, again: backing off", transport, lasted
+                )
+            else:
+                log.info("%s: session lost; reconnecting", transport)
 
     def _stopping(self) -> bool:
         return self._stop_event is not None and self._stop_event.is_set()
@@ -457,8 +514,14 @@ class Component:
             raise _Stopped
         return work.result()
 
-    async def _attempt(self, transport: TransportConfig) -> tuple[_Outcome, BaseException | None]:
-        """One connection: connect and join, then live until the session ends."""
+    async def _attempt(
+        self, transport: TransportConfig
+    ) -> tuple[_Outcome, BaseException | None, float]:
+        """One connection: connect and join, then live until the session ends.
+
+        Returns:
+            How it ended, the error of a failed attempt, and how long it stayed joined.
+        """
         log.info("connecting to %s", transport)
         loop = asyncio.get_running_loop()
         ended: asyncio.Future[CloseDetails] = loop.create_future()
@@ -467,8 +530,6 @@ class Component:
         connected = False
         try:
             channel = await self._interruptible(connect(transport.url, **transport.connect_options))
-            if "ticket" in self._authentication and not self._warned_clear_text:
-                self._warned_clear_text = _warn_clear_text_ticket(transport, channel)
             session = self._new_session()
             session.on("leave", functools.partial(_note_leave, ended))
             await session.attach(channel)
@@ -477,18 +538,19 @@ class Component:
             details = await self._interruptible(session.join(self.realm))
         except _Stopped:
             await self._abandon(session, channel, connected)
-            return _Outcome.STOPPED, None
+            return _Outcome.STOPPED, None, 0.0
         except Exception as exc:
             await self._abandon(session, channel, connected)
             try:  # awaited before the next attempt (as in Autobahn), unless stop() comes
                 await self._interruptible(self._fire("connectfailure", self, exc))
             except _Stopped:
-                return _Outcome.STOPPED, None
-            return _Outcome.FAILED, exc
+                return _Outcome.STOPPED, None, 0.0
+            return _Outcome.FAILED, exc, 0.0
         except BaseException:  # cancelled: drop the connection, then let it through
             await self._abandon(session, channel, connected)
             raise
-        return await self._joined(transport, session, channel, details, ended), None
+        outcome, lasted = await self._joined(transport, session, channel, details, ended)
+        return outcome, None, lasted
 
     def _new_session(self) -> Session:
         base = self._config or ComponentConfig()
@@ -525,8 +587,14 @@ class Component:
         channel: Channel,
         details: SessionDetails,
         ended: asyncio.Future[CloseDetails],
-    ) -> _Outcome:
-        """Live with a joined session until it ends, main returns, or stop() is called."""
+    ) -> tuple[_Outcome, float]:
+        """Live with a joined session until it ends, main returns, or stop() is called.
+
+        Returns:
+            How it ended, and for how many seconds it was joined.
+        """
+        loop = asyncio.get_running_loop()
+        joined_at = loop.time()
         log.info(
             "joined realm %s on %s (session %s, authid %s, authrole %s)",
             details.realm,
@@ -553,6 +621,7 @@ class Component:
         error: BaseException | None = None
         try:
             await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            lasted = loop.time() - joined_at
             if main_task is not None and main_task.done():
                 outcome, error = _main_outcome(main_task, session)
             elif stopper.done():
@@ -565,7 +634,8 @@ class Component:
         finally:
             for task in (stopper, closed):
                 task.cancel()
-            await _cancel_all(tasks)
+            await _cancel_all(tasks)  # the handlers first: they start background tasks
+            await _cancel_all(list(self._background))
             close_details, was_clean = await _end_session(session, channel, ended)
             self._session = None
             await self._fire("leave", session, close_details)
@@ -573,7 +643,18 @@ class Component:
         if error is not None:
             log.error("main(loop, session) failed: %r", error)
             raise error
-        return outcome
+        return outcome, lasted
+
+    def _in_background(self, session: Session, what: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` while ``session`` is the joined one; cancelled when it ends."""
+        if self._session is not session:  # it ended meanwhile
+            work.close()
+            return
+        task = asyncio.get_running_loop().create_task(
+            _guarded_background(what, work), name=f"autostrada {what} (retrying)"
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _ready_after(self, handler_tasks: list[asyncio.Task[None]], session: Session) -> None:
         if handler_tasks:
@@ -656,6 +737,52 @@ async def _guarded(event: str, handler: Handler, awaitable: Awaitable[Any]) -> N
         log.exception("the %r handler %s failed", event, _name(handler))
 
 
+async def _guarded_background(what: str, awaitable: Awaitable[None]) -> None:
+    try:
+        await awaitable
+    except Exception:
+        log.exception("%s failed", what)
+
+
+def _already_registered(error: WampError) -> bool:
+    return (
+        isinstance(error, ApplicationError)
+        and error.error == ApplicationError.PROCEDURE_ALREADY_EXISTS
+    )
+
+
+async def _register_later(
+    uri: str, register: Callable[[], Awaitable[object]], policy: RetryPolicy
+) -> None:
+    """Retry registering ``uri`` while it is already registered, with ``policy``'s delays.
+
+    Ends when the registration is made, refused for another reason, or the session
+    ends (the caller also cancels it then).
+    """
+    log.warning(
+        "procedure %s is already registered by another session (maybe this component's "
+        "previous one, not yet dropped by the router): retrying in the background",
+        uri,
+    )
+    backoff = Backoff(policy)
+    backoff.next_delay()  # the first attempt, made at join
+    while (delay := backoff.next_delay()) is not None:
+        await asyncio.sleep(delay)
+        try:
+            await register()
+        except WampError as exc:
+            if _already_registered(exc):
+                continue
+            if isinstance(exc, ApplicationError):
+                log.error("could not register procedure %s: %s", uri, exc)
+            else:  # the session ended: the next one registers afresh
+                log.debug("stopped retrying to register %s: %r", uri, exc)
+            return
+        log.info("registered procedure %s after %d retries", uri, backoff.attempts - 1)
+        return
+    log.error("could not register procedure %s: still registered by another session", uri)
+
+
 def _main_outcome(
     main_task: asyncio.Task[Any], session: Session
 ) -> tuple[_Outcome, BaseException | None]:
@@ -715,32 +842,6 @@ async def _end_session(
     if details is None:
         details = CloseDetails(CloseDetails.REASON_TRANSPORT_LOST, "the transport was lost")
     return details, was_clean
-
-
-def _warn_clear_text_ticket(transport: TransportConfig, channel: Channel) -> bool:
-    """Warn (once: return True) when a WAMP-Ticket would cross the network in clear text.
-
-    Not over TLS, not over a Unix socket, not to a loopback address (a TLS proxy on the
-    same host), as the router's own warning (``ServerConfig.warnings``) has it.
-    """
-    transport_object = channel.transport
-    if transport_object is not None and transport_object.get_extra_info("ssl_object"):
-        return False
-    endpoint = parse_url(transport.url)
-    if endpoint.unix_path is not None or transport.connect_options.get("unix_path"):
-        return False
-    try:
-        if ipaddress.ip_address(endpoint.host).is_loopback:
-            return False
-    except ValueError:
-        if endpoint.host == "localhost":
-            return False
-    log.warning(
-        "%s: WAMP-Ticket authentication over an unencrypted transport: the ticket crosses "
-        "the network in clear text; use wss:// or rss://",
-        transport,
-    )
-    return True
 
 
 def _gave_up(

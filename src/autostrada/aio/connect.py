@@ -39,9 +39,9 @@ import logging
 import os
 import ssl as ssl_module
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from autostrada.exceptions import TransportError
 from autostrada.rawsocket import MAX_MAX_LENGTH, MIN_MAX_LENGTH
@@ -54,9 +54,12 @@ __all__ = [
     "Endpoint",
     "ProxyAddress",
     "connect",
+    "crosses_network_in_clear_text",
     "is_certificate_error",
+    "is_loopback_host",
     "parse_proxy",
     "parse_url",
+    "warn_if_ticket_in_clear_text",
 ]
 
 log = logging.getLogger("autostrada.transport")
@@ -189,6 +192,66 @@ def is_certificate_error(error: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+def crosses_network_in_clear_text(
+    url: str,
+    *,
+    ssl: ssl_module.SSLContext | bool | None = None,
+    unix_path: str | None = None,
+    host: str | None = None,
+    proxy: str | Mapping[str, object] | None = None,
+) -> bool:
+    """Tell whether what :func:`connect` sends with these arguments may cross a network
+    unencrypted.
+
+    No: over TLS (a ``wss``/``rss`` URL, or ``ssl`` given and not ``False``), over a Unix
+    socket, or when every host on the way — the URL's, ``host``, the proxy's — is a
+    loopback address or ``localhost`` (a TLS-terminating proxy on the same machine, say).
+
+    Raises:
+        ValueError: ``url`` or ``proxy`` is malformed (as :func:`connect` would say).
+    """
+    endpoint = parse_url(url)
+    tls = endpoint.secure or (ssl is not None and ssl is not False)
+    if tls or endpoint.unix_path is not None or unix_path is not None:
+        return False
+    hosts = [endpoint.host, host, parse_proxy(proxy).host if proxy is not None else None]
+    return not all(is_loopback_host(name) for name in hosts if name is not None)
+
+
+def warn_if_ticket_in_clear_text(
+    authmethods: Iterable[str], url: str, options: Mapping[str, Any], where: str | None = None
+) -> bool:
+    """Log a WARNING when a WAMP-Ticket would cross the network in clear text.
+
+    That is: ``"ticket"`` is among ``authmethods`` and :func:`crosses_network_in_clear_text`
+    says so for ``url`` and the :func:`connect` keyword arguments ``options``. The
+    router has the same rule for its listeners (``ServerConfig.warnings``).
+
+    Args:
+        authmethods: the authentication methods the client may use.
+        url: the transport URL.
+        options: keyword arguments for :func:`connect` (other keys are ignored).
+        where: names the transport in the message (default: ``url``).
+
+    Returns:
+        Whether it warned.
+    """
+    if "ticket" not in authmethods or not crosses_network_in_clear_text(
+        url,
+        ssl=options.get("ssl"),
+        unix_path=options.get("unix_path"),
+        host=options.get("host"),
+        proxy=options.get("proxy"),
+    ):
+        return False
+    log.warning(
+        "%s: WAMP-Ticket authentication over an unencrypted transport: the ticket (a "
+        "password) crosses the network in clear text; use TLS (wss:// or rss://)",
+        where or url,
+    )
+    return True
 
 
 async def connect(
@@ -448,6 +511,17 @@ def _as_transport_error(exc: Exception, name: str, stage: str) -> Exception:
     if isinstance(exc, OSError):
         return TransportError(f"cannot connect to {name} ({stage}): {exc!r}")
     return exc
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or a loopback address (127/8, ``::1``)."""
+    name = host.lower().rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _host_port(host: str, port: int) -> str:

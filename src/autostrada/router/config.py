@@ -20,7 +20,6 @@ the environment variable ``NAME`` (Crossbar's convention).
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import math
 import os
 import re
@@ -30,6 +29,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from autostrada.aio.connect import is_loopback_host
 from autostrada.auth import MAX_KEYLEN, MAX_PBKDF2_ITERATIONS, ScramCredential
 from autostrada.rawsocket import MAX_MAX_LENGTH, MIN_MAX_LENGTH
 from autostrada.router.core.config import (
@@ -636,15 +636,6 @@ def existing_file(t: _Table, name: str) -> str:
     return path
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def finish(
     src: _Source,
     router: RouterConfig,
@@ -664,7 +655,9 @@ def finish(
     exposed = [
         url
         for _, listener in listeners
-        if listener.tls is None and listener.port is not None and not _is_loopback(listener.host)
+        if listener.tls is None
+        and listener.port is not None
+        and not is_loopback_host(listener.host)
         for url in listener.urls()
     ]
     if ticket_realms and exposed:
