@@ -36,7 +36,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum, IntEnum
-from typing import Final, TypeAlias
+from typing import Final, TypeAlias, cast
 
 from .exceptions import InvalidState, ProtocolError
 
@@ -483,16 +483,36 @@ class RawSocketConnection:
             InvalidState: called on a client before :meth:`RawSocketClient.start`
                 (a driver bug; peer input never makes this method raise).
         """
+        return cast("list[Event]", self._receive(data, "receive_data", raw=False))
+
+    def receive_messages(self, data: bytes | bytearray | memoryview) -> list[bytes | Event]:
+        """Like :meth:`receive_data`, but a WAMP message comes as its payload itself.
+
+        The fast path for drivers: each complete message is the ``bytes`` the
+        :class:`MessageReceived` event would carry, without the event object; every
+        other event is as :meth:`receive_data` returns it. Tell them apart with
+        ``type(item) is bytes``.
+
+        Raises:
+            InvalidState: as :meth:`receive_data`.
+        """
+        return self._receive(data, "receive_messages", raw=True)
+
+    def _receive(
+        self, data: bytes | bytearray | memoryview, method: str, *, raw: bool
+    ) -> list[bytes | Event]:
         state = self._state
         if state is RawSocketState.OPEN:
-            return self._receive_frames(data)
+            return self._receive_frames(data, raw)
         if state is RawSocketState.HANDSHAKE:
-            return self._receive_handshake(data)
+            return self._receive_handshake(data, raw)
         if state is RawSocketState.IDLE:
-            raise InvalidState("receive_data: call start() before feeding data")
+            raise InvalidState(f"{method}: call start() before feeding data")
         return []
 
-    def _receive_handshake(self, data: bytes | bytearray | memoryview) -> list[Event]:
+    def _receive_handshake(
+        self, data: bytes | bytearray | memoryview, raw: bool
+    ) -> list[bytes | Event]:
         buffer = self._buffer
         buffer += data
         # Fail at once on a wrong first octet, rather than waiting for four.
@@ -504,10 +524,10 @@ class RawSocketConnection:
             return []
         octets = bytes(buffer[:4])
         del buffer[:4]
-        events = self._handle_handshake(octets)
+        events: list[bytes | Event] = list(self._handle_handshake(octets))
         if self._state is RawSocketState.OPEN:
             if buffer:  # frames pipelined right behind the handshake
-                events += self._receive_frames(b"")
+                events += self._receive_frames(b"", raw)
         else:
             buffer.clear()
         return events
@@ -516,19 +536,29 @@ class RawSocketConnection:
         """Act on the peer's complete 4-octet handshake (role-specific)."""
         raise NotImplementedError
 
-    def _receive_frames(self, data: bytes | bytearray | memoryview) -> list[Event]:
-        """Parse as many complete frames as the buffered and new bytes hold ("Framing")."""
+    def _receive_frames(
+        self, data: bytes | bytearray | memoryview, raw: bool
+    ) -> list[bytes | Event]:
+        """Parse as many complete frames as the buffered and new bytes hold ("Framing").
+
+        ``raw``: a WAMP message is its payload, not a :class:`MessageReceived`.
+        """
         buffer = self._buffer
         if buffer:
             buffer += data
             data = buffer
-        events: list[Event] = []
+        events: list[bytes | Event] = []
         max_length = self._max_length
         position = 0
+        # A slice of bytes is bytes (one copy); a slice of the buffer (or of a caller's
+        # bytearray or memoryview) goes through the view, never through a bytearray.
+        whole = type(data) is bytes
+        chunk = cast(bytes, data) if whole else b""
+        unpack = _HEADER.unpack_from
         with memoryview(data) as view:
             end = len(view)
             while end - position >= 4:
-                (word,) = _HEADER.unpack_from(view, position)
+                (word,) = unpack(view, position)
                 frame_type = word >> 24
                 length = word & _LENGTH_MASK
                 if frame_type > 7:  # a reserved bit or X is set: the rare, slow path
@@ -549,13 +579,14 @@ class RawSocketConnection:
                 if frame_type > 2:
                     events.append(self._fail(f"frame type {frame_type} is reserved"))
                     break
-                stop = position + 4 + length
+                start = position + 4
+                stop = start + length
                 if stop > end:
                     break
-                payload = view[position + 4 : stop].tobytes()
+                payload = chunk[start:stop] if whole else view[start:stop].tobytes()
                 position = stop
                 if frame_type == 0:  # FrameType.MESSAGE, by far the most common
-                    events.append(MessageReceived(payload))
+                    events.append(payload if raw else MessageReceived(payload))
                 elif frame_type == 1:  # FrameType.PING
                     events.append(self._answer_ping(payload))
                     if self._state is not RawSocketState.OPEN:

@@ -262,6 +262,26 @@ def test_established_violations(message: Any, text: str) -> None:
     assert len(other.events()) == 1
 
 
+def test_realm_dispatch_routes_like_the_router() -> None:
+    # Router.receive calls Realm.handlers itself; Realm.dispatch is the same table for a
+    # driver (or a test) that already holds the realm: a CALL, its YIELD, and a refusal.
+    h = Harness()
+    callee = h.join()
+    callee.register("com.add")
+    caller = h.join()
+    realm = caller.session.realm
+    assert realm is not None
+    h.deliver(realm.dispatch(caller.session, Call(1, {}, "com.add", [1, 2]), h.now))
+    [invocation] = callee.invocations()
+    h.deliver(realm.dispatch(callee.session, Yield(invocation.request_id, {}, [3]), h.now))
+    [result] = caller.results()
+    assert isinstance(result, Result)
+    assert result.request_id == 1
+    assert result.args == [3]
+    with pytest.raises(ProtocolError, match="WELCOME is not a message a client sends"):
+        realm.dispatch(caller.session, Welcome(1, {"roles": {}}), h.now)
+
+
 def test_decoding_errors_go_through_protocol_violation() -> None:
     h = Harness()
     peer = h.join()

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import struct
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from server_kit import (
     STEP,
     Peer,
@@ -44,6 +47,7 @@ from autostrada import ids
 from autostrada.aio.channel import CORK_LIMIT, Channel
 from autostrada.aio.rawsocket import RawSocketChannel
 from autostrada.aio.websocket import WebSocketChannel
+from autostrada.exceptions import InvalidState
 from autostrada.messages import (
     Call,
     Event,
@@ -59,7 +63,12 @@ from autostrada.messages import (
     Welcome,
     Yield,
 )
-from autostrada.rawsocket import RawSocketClient, RawSocketServer
+from autostrada.rawsocket import (
+    MessageReceived,
+    ProtocolViolation,
+    RawSocketClient,
+    RawSocketServer,
+)
 from autostrada.router.server import RouterServer
 from autostrada.serializers import get_serializer
 
@@ -202,6 +211,66 @@ async def test_rawsocket_frames_are_what_the_framer_would_send(size: int) -> Non
         channel = _router_side(server, hand).channel
         assert channel.framing == hand.channel.framing == "rawsocket"
         assert channel.frame(data) == framer.data_to_send()
+
+
+def _split(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({min(c, len(data)) for c in cuts})
+    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+
+
+def _comparable(events: list[Any]) -> list[Any]:
+    # A message as its payload; a violation by its text (exceptions compare by identity).
+    return [
+        e.payload
+        if isinstance(e, MessageReceived)
+        else ("violation", str(e.error))
+        if isinstance(e, ProtocolViolation)
+        else e
+        for e in events
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    frames=st.lists(
+        st.tuples(st.sampled_from([0, 0, 0, 1, 2, 3]), st.binary(max_size=40)), max_size=8
+    ),
+    cuts=st.lists(st.integers(0, 400), max_size=6),
+    pipelined=st.booleans(),
+    as_view=st.booleans(),
+)
+def test_rawsocket_receive_messages_is_receive_data_without_the_wrapper(
+    frames: list[tuple[int, bytes]], cuts: list[int], pipelined: bool, as_view: bool
+) -> None:
+    # The channel reads with receive_messages (payloads as bytes); it must see exactly
+    # what receive_data reports, however the input is cut, after the handshake or
+    # pipelined right behind it, fed as bytes or as a memoryview (the view path).
+    wire = b"".join(
+        struct.pack(">I", (kind << 24) | len(payload)) + payload for kind, payload in frames
+    )
+    request = bytes((0x7F, 0x92, 0, 0))  # msgpack, 2**18
+    both = [RawSocketServer([2], 2**18), RawSocketServer([2], 2**18)]
+    if pipelined:
+        wire = request + wire
+    else:
+        for framer in both:
+            framer.receive_data(request)
+    plain, fast = both
+    expected: list[Any] = []
+    got: list[Any] = []
+    for piece in _split(wire, cuts):
+        expected += _comparable(plain.receive_data(piece))
+        items = fast.receive_messages(memoryview(piece) if as_view else piece)
+        assert not any(isinstance(item, MessageReceived) for item in items)
+        got += _comparable(items)
+    assert got == expected
+    assert fast.state is plain.state
+    assert fast.data_to_send() == plain.data_to_send()
+
+
+def test_rawsocket_receive_messages_before_start_is_a_driver_bug() -> None:
+    with pytest.raises(InvalidState, match="receive_messages: call start"):
+        RawSocketClient(2).receive_messages(b"\x7f")
 
 
 @async_test

@@ -12,7 +12,7 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from autostrada.aio.channel import Channel
+from autostrada.aio.channel import CORK_LIMIT, Channel
 from autostrada.exceptions import TransportError
 from autostrada.rawsocket import (
     DEFAULT_MAX_LENGTH,
@@ -20,7 +20,6 @@ from autostrada.rawsocket import (
     HandshakeCompleted,
     HandshakeErrorCode,
     HandshakeRefused,
-    MessageReceived,
     PongReceived,
     ProtocolViolation,
     RawSocketClient,
@@ -37,6 +36,7 @@ __all__ = ["RawSocketChannel"]
 _HEADER = struct.Struct(">I")
 _HEADER_MAX = _HEADER.pack(1 << 27)
 _HEADER_SIZE = 4
+_OPEN = RawSocketState.OPEN
 
 
 class RawSocketChannel(Channel):
@@ -45,8 +45,9 @@ class RawSocketChannel(Channel):
     def __init__(self, endpoint: str, framer: RawSocketConnection, **options: Any) -> None:
         super().__init__(endpoint, **options)
         self.framer = framer
+        # The longest frame (header included) the peer accepts; known at the handshake.
+        self._frame_limit = 0
         self._on_event: dict[type, Callable[[Any], None]] = {
-            MessageReceived: self._on_message,
             HandshakeCompleted: self._on_handshake,
             HandshakeRefused: self._on_refused,
             PongReceived: self._on_pong,
@@ -111,16 +112,22 @@ class RawSocketChannel(Channel):
         return (_HEADER.pack(length) if length < MAX_MAX_LENGTH else _HEADER_MAX) + data
 
     def send_framed(self, frame: bytes) -> None:
-        framer = self.framer
-        if framer.state is not RawSocketState.OPEN:
+        # The router's hot path: one call per message sent.
+        if self.framer.state is not _OPEN:
             raise self._error or TransportError(f"connection to {self.endpoint} is not open")
-        length = len(frame) - _HEADER_SIZE
-        limit = framer.peer_max_length or 0
-        if length > limit:
+        size = len(frame)
+        if size > self._frame_limit:
+            length = size - _HEADER_SIZE
             raise ValueError(
-                f"message of {length} octets exceeds the peer's maximum message length of {limit}"
+                f"message of {length} octets exceeds the peer's maximum message length of "
+                f"{self._frame_limit - _HEADER_SIZE}"
             )
-        self._write(frame)
+        corked = self._corked
+        if corked is not None and self._corked_size + size <= CORK_LIMIT:
+            corked.append(frame)  # what _write does, without its call
+            self._corked_size += size
+        else:
+            self._write(frame)
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         # RawSocket has no closing handshake: flush what is queued and close the stream.
@@ -142,7 +149,16 @@ class RawSocketChannel(Channel):
     def data_received(self, data: bytes) -> None:
         on_event = self._on_event
         try:
-            for event in self.framer.receive_data(data):
+            for event in self.framer.receive_messages(data):
+                if type(event) is bytes:
+                    # A message: most events, often dozens per read. Straight to the
+                    # receiver (what Channel._deliver does, without its call).
+                    receiver = self._receiver
+                    if receiver is not None:
+                        receiver(event)
+                    else:
+                        self._early_frames.append(event)
+                    continue
                 handler = on_event.get(type(event))
                 if handler is not None:  # PingReceived: the PONG is already queued
                     handler(event)
@@ -161,10 +177,8 @@ class RawSocketChannel(Channel):
         if data and self.transport is not None:
             self.transport.write(data)
 
-    def _on_message(self, event: MessageReceived) -> None:
-        self._deliver(event.payload)
-
     def _on_handshake(self, event: HandshakeCompleted) -> None:
+        self._frame_limit = event.peer_max_length + _HEADER_SIZE
         self._handshake_done(by_rawsocket_id(event.serializer_id))
 
     def _on_refused(self, event: HandshakeRefused) -> None:

@@ -101,10 +101,13 @@ class _Connection:
     __slots__ = (
         "channel",
         "dropped",
+        "encode",
         "format",
+        "frame",
         "hello_timer",
         "listener",
         "pending",
+        "send",
         "serializer",
         "session",
         "shared",
@@ -120,6 +123,11 @@ class _Connection:
         # holds frames (channel.send_framed), else encoded messages (channel.send).
         self.format = -1
         self.shared = False
+        # Bound once the handshake is done (see RouterServer._opened), for the hot path:
+        # serializer.encode, channel.frame (None when not shared) and the send method.
+        self.encode: Callable[[Message], bytes] = _not_open
+        self.frame: Callable[[bytes], bytes] | None = None
+        self.send: Callable[[bytes], None] = channel.send
         self.pending = False  # in the batch being written (corked), see RouterServer._flush
         self.dropped = False  # aborted by the router: send nothing more
         self.hello_timer: asyncio.TimerHandle | None = None  # bounds the wait for HELLO
@@ -217,6 +225,7 @@ class RouterServer:
         self._overflowed: list[_Connection] = []
         self._flushing = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._clock: Callable[[], float] = time.monotonic  # the loop's, see start()
         self._stopping = False
         self._stopped: asyncio.Event | None = None
 
@@ -226,7 +235,11 @@ class RouterServer:
         """Bind every listener. Raises ``OSError`` naming the address when one cannot bind."""
         if self._loop is not None:
             raise RuntimeError("RouterServer.start: already started")
-        self._loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
+        # ``now`` for the core is the loop's clock, read for every message: asyncio's
+        # own loops read time.monotonic(), so call that directly (a frame less).
+        if type(loop).time is not asyncio.BaseEventLoop.time:
+            self._clock = loop.time
         for warning in self.config.warnings:
             log.warning("%s", warning)
         try:
@@ -358,8 +371,7 @@ class RouterServer:
     # ------------------------------------------------------------------ connections
 
     def _now(self) -> float:
-        assert self._loop is not None
-        return self._loop.time()
+        return self._clock()
 
     def _channel(self, listener: ListenerConfig, rawsocket: bool, endpoint: str) -> Channel:
         interval, timeout = listener.keepalive("rawsocket" if rawsocket else "websocket")
@@ -403,8 +415,11 @@ class RouterServer:
         serializer = opened.result()
         connection.serializer = serializer
         framing = channel.framing
-        connection.shared = framing is not None
+        shared = connection.shared = framing is not None
         connection.format = self._formats.setdefault((serializer, framing), len(self._formats))
+        connection.encode = serializer.encode
+        connection.frame = channel.frame if shared else None
+        connection.send = channel.send_framed if shared else channel.send
         info = {
             "type": "rawsocket" if isinstance(channel, RawSocketChannel) else "websocket",
             "peer": channel.endpoint,
@@ -412,19 +427,20 @@ class RouterServer:
             "serializer": serializer.name,
             "channel_binding": channel_ids(transport),
         }
-        connection.session = self.router.attach(info, context=connection)
+        # One handle for every session of this connection (the core renews it after
+        # the client's GOODBYE), so the receiver can be bound to it.
+        session = connection.session = self.router.attach(info, context=connection)
         channel.limit_write_buffer(
             connection.listener.max_write_buffer, lambda: self._over_limit(connection)
         )
         channel.set_receiver(
-            functools.partial(self._on_frame, connection),
+            functools.partial(self._on_frame, connection, session, serializer.decode),
             functools.partial(self._on_close, connection),
             self._flush,
         )
         # A connection that never says HELLO holds a socket without a session: it gets
         # open_timeout for that too (once per connection and GOODBYE, not per message).
         # (Frames that came with the handshake went through set_receiver already.)
-        session = connection.session
         if connection.hello_timer is None and session.state is _NEW:
             self._await_hello(connection, after_goodbye=False)
 
@@ -455,16 +471,19 @@ class RouterServer:
             log.info("dropping %s: no HELLO within %s s", endpoint, timeout)
             self._deliver(self._drop(connection))
 
-    def _on_frame(self, connection: _Connection, data: bytes) -> None:
+    def _on_frame(
+        self,
+        connection: _Connection,
+        session: RouterSession,
+        decode: Callable[[bytes], list[Message]],
+        data: bytes,
+    ) -> None:
         # Routes, but writes nothing: the channel calls _flush after the read.
-        session = connection.session
-        serializer = connection.serializer
-        assert session is not None and serializer is not None
         if connection.dropped:
             return  # more frames of the chunk that was being read when we dropped it
-        now = self._now()
+        now = self._clock()
         try:
-            messages = serializer.decode(data)
+            messages = decode(data)
         except ProtocolError as exc:
             log.info("protocol violation by %s: %s", connection.channel.endpoint, exc)
             self._route(self.router.protocol_violation(session, exc, now), session)
@@ -500,46 +519,53 @@ class RouterServer:
         """Encode, frame and queue ``outgoing`` into the batch; :meth:`_flush` writes it."""
         # One encoding (and frame) per (message, format) here: fan-out shares messages.
         # Keyed by the format, which names the serializer itself (json and json.batched
-        # share a name, not bytes) and the framing (WebSocket text, RawSocket...).
-        cache: dict[tuple[int, int], bytes | ValueError] = {}
-        undeliverable: list[tuple[RouterSession, Message, ValueError, bool]] = []
+        # share a name, not bytes) and the framing (WebSocket text, RawSocket...). A
+        # single message (a CALL's INVOCATION, a YIELD's RESULT) needs no cache.
+        cache: dict[tuple[int, int], bytes | ValueError] | None = {} if len(outgoing) > 1 else None
+        undeliverable: list[tuple[RouterSession, Message, ValueError, bool]] | None = None
         for session, message in outgoing:
             connection: _Connection = session.context
             if connection.dropped:
                 continue
-            channel = connection.channel
-            key = (id(message), connection.format)
-            data = cache.get(key)
+            if cache is None:
+                data = None
+            else:
+                key = (id(message), connection.format)
+                data = cache.get(key)
             if data is None:
-                serializer = connection.serializer
-                assert serializer is not None  # set before the session was attached
                 try:
-                    encoded = serializer.encode(message)
-                    data = channel.frame(encoded) if connection.shared else encoded
+                    data = connection.encode(message)
+                    frame = connection.frame
+                    if frame is not None:
+                        data = frame(data)
                 except ValueError as exc:
                     data = exc
-                cache[key] = data
+                if cache is not None:
+                    cache[key] = data
             if isinstance(data, ValueError):
+                if undeliverable is None:
+                    undeliverable = []
                 undeliverable.append((session, message, data, False))
                 continue
             if not connection.pending:
                 connection.pending = True
                 self._pending.append(connection)
-                channel.cork()
+                connection.channel.cork()
             try:
-                if connection.shared:
-                    channel.send_framed(data)
-                else:
-                    channel.send(data)
+                connection.send(data)
             except TransportError as exc:  # closed meanwhile: detach handles the rest
-                log.debug("not sent to %s: %s", channel.endpoint, exc)
+                log.debug("not sent to %s: %s", connection.channel.endpoint, exc)
             except ValueError as exc:  # longer than the RawSocket peer accepts
+                if undeliverable is None:
+                    undeliverable = []
                 undeliverable.append((session, message, exc, True))
-        if origin is not None and origin.closing:
+        if origin is not None and origin.state is _CLOSED:
             connection = origin.context  # its session ended: _flush closes the connection
             if connection is not None and not connection.pending:
                 connection.pending = True
                 self._pending.append(connection)
+        if undeliverable is None:
+            return
         for session, message, error, too_long in undeliverable:
             if substitute:
                 replies = self._undeliverable(session, message, error, too_long)
@@ -650,6 +676,10 @@ class RouterServer:
         self._timer = None
         self._deadline = None
         self._deliver(self.router.tick(self._now()))
+
+
+def _not_open(message: Message) -> bytes:  # pragma: no cover - a driver bug
+    raise AssertionError("encoding for a connection whose handshake is not done")
 
 
 def _describe_peer(peer: Any) -> str:

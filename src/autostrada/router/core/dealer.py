@@ -59,10 +59,17 @@ _CANCELING = "call_canceling"
 
 
 def _passthru(options: dict[str, Any]) -> dict[str, Any]:
-    """Payload passthru keys to carry over (DIVERGENCES: never crash on them)."""
-    if "enc_algo" not in options:
-        return {}
+    """Payload passthru keys to carry over (DIVERGENCES: never crash on them).
+
+    Callers check ``"enc_algo" in options`` first (a new ``{}`` otherwise): the common
+    case then costs no call.
+    """
     return {key: options[key] for key in _PASSTHRU_KEYS if key in options}
+
+
+def _call_error(session: RouterSession, request_id: int, error: str, text: str) -> Outgoing:
+    """An ERROR answering a CALL, as the only message to send."""
+    return [error_reply(session, MessageType.CALL, request_id, error, text)]
 
 
 class Registration:
@@ -302,15 +309,19 @@ class Dealer:
 
     def call(self, session: RouterSession, message: Call, now: float) -> Outgoing:
         """Handle CALL: a new call, or a chunk of a progressive call in flight."""
+        # The hot path of the router (with yield_): no closures, no helper calls that
+        # the common case does not need.
         request_id = message.request_id
-        pending = session.calls.get(request_id)
+        calls = session.calls
+        pending = calls.get(request_id)
         if pending is not None:
             return self._continue(pending, message)
         if request_id in session.recent_progressive:
             # A chunk for a progressive call that already completed (spec "Continuations
             # on Completed Calls"): discarded, the caller gets the final answer anyway.
             return []
-        if self._limits.strict_request_ids and not session.next_request_id(request_id):
+        limits = self._limits
+        if limits.strict_request_ids and not session.next_request_id(request_id):
             raise ProtocolError(f"CALL request id {request_id} is not sequential")
         options = message.options
         progress = options.get("progress") is True
@@ -321,25 +332,27 @@ class Dealer:
                 " progressive_call_invocations"
             )
         procedure = message.procedure
-
-        def fail(error: str, text: str) -> Outgoing:
-            return [error_reply(session, MessageType.CALL, request_id, error, text)]
-
-        if len(session.calls) >= self._limits.max_pending_calls_per_session:
-            return fail(
+        if len(calls) >= limits.max_pending_calls_per_session:
+            return _call_error(
+                session,
+                request_id,
                 LIMIT_EXCEEDED,
-                f"a session may have at most {self._limits.max_pending_calls_per_session}"
+                f"a session may have at most {limits.max_pending_calls_per_session}"
                 " calls in flight (RouterLimits.max_pending_calls_per_session)",
             )
         permission = self._authorizer.permission(session.authrole, procedure)
         if permission is None or not permission.call:
-            return fail(
+            return _call_error(
+                session,
+                request_id,
                 ApplicationError.NOT_AUTHORIZED,
                 f"session is not authorized to call {procedure!r}",
             )
         if procedure.startswith("wamp."):
             if progress:
-                return fail(
+                return _call_error(
+                    session,
+                    request_id,
                     ApplicationError.FEATURE_NOT_SUPPORTED,
                     "meta procedures take no progressive invocations",
                 )
@@ -348,60 +361,65 @@ class Dealer:
                 return answer
         registration = self.table.best(procedure)
         if registration is None:
-            return fail(
-                ApplicationError.NO_SUCH_PROCEDURE, f"no callee registered for {procedure!r}"
+            return _call_error(
+                session,
+                request_id,
+                ApplicationError.NO_SUCH_PROCEDURE,
+                f"no callee registered for {procedure!r}",
             )
         callee = self._pick(registration)
         if callee is None:
-            return fail(
+            return _call_error(
+                session,
+                request_id,
                 ApplicationError.NO_AVAILABLE_CALLEE,
                 f"every callee of {procedure!r} is at its concurrency limit",
             )
-        if progress and not callee.session.supports("callee", "progressive_call_invocations"):
-            return fail(
+        callee_session = callee.session
+        if progress and not callee_session.supports("callee", "progressive_call_invocations"):
+            return _call_error(
+                session,
+                request_id,
                 ApplicationError.FEATURE_NOT_SUPPORTED,
                 "the callee does not support progressive call invocations",
             )
-        details = self._details(session, message, registration, callee, permission.disclose_caller)
-        call = self._start(session, request_id, registration, callee, details)
-        timeout_ms = options.get("timeout", 0)
-        call.receive_progress = options.get("receive_progress") is True
-        call.streaming = progress
-        if timeout_ms and not callee.forward_timeout:
-            call.timeout = timeout_ms / 1000
-            self._arm(call, now)
-        session.calls[request_id] = call
-        sent = {**details, "progress": True} if progress else details
-        invocation = Invocation(
-            call.invocation_id, registration.id, sent, message.args, message.kwargs, message.payload
-        )
-        return [(callee.session, invocation)]
-
-    def _details(
-        self,
-        session: RouterSession,
-        message: Call,
-        registration: Registration,
-        callee: Callee,
-        disclose: bool,
-    ) -> dict[str, Any]:
-        options = message.options
-        details: dict[str, Any] = _passthru(options)
+        # INVOCATION.Details
+        details: dict[str, Any] = _passthru(options) if "enc_algo" in options else {}
         if registration.match != "exact":
             # Spec "Pattern-based Registration": the concrete procedure called.
-            details["procedure"] = message.procedure
+            details["procedure"] = procedure
         # Caller identification: the role's disclose_caller (router config), the caller's
         # own disclose_me, or the callee's disclose_caller registration option.
-        if disclose or options.get("disclose_me") is True or callee.disclose_caller:
+        if (
+            permission.disclose_caller
+            or callee.disclose_caller
+            or options.get("disclose_me") is True
+        ):
             details["caller"] = session.session_id
             details["caller_authid"] = session.authid
             details["caller_authrole"] = session.authrole
-        if options.get("receive_progress") is True:
+        receive_progress = options.get("receive_progress") is True
+        if receive_progress:
             details["receive_progress"] = True
         timeout_ms = options.get("timeout", 0)
         if timeout_ms and callee.forward_timeout:
             details["timeout"] = timeout_ms  # spec: the callee handles the timeout
-        return details
+        # The PendingCall, as _start makes it (inlined).
+        invocation_id = callee_session.invocation_ids.next()
+        call = PendingCall(session, request_id, callee, invocation_id, registration.id, details)
+        callee_session.invocations[invocation_id] = call
+        callee.active += 1
+        call.receive_progress = receive_progress
+        call.streaming = progress
+        if timeout_ms and not callee.forward_timeout:
+            call.timeout = timeout_ms / 1000
+            self._arm(call, now)
+        calls[request_id] = call
+        sent = {**details, "progress": True} if progress else details
+        invocation = Invocation(
+            invocation_id, registration.id, sent, message.args, message.kwargs, message.payload
+        )
+        return [(callee_session, invocation)]
 
     def _start(
         self,
@@ -493,19 +511,21 @@ class Dealer:
     # ----------------------------------------------------------------------------------
     # YIELD / ERROR from callees, CANCEL from callers
 
-    def _invocation(self, session: RouterSession, request_id: int, kind: str) -> PendingCall | None:
-        call = session.invocations.get(request_id)
-        if call is None and not 1 <= request_id <= session.invocation_ids.last:
+    def _check_late(self, session: RouterSession, request_id: int, kind: str) -> None:
+        """An answer to no pending INVOCATION: late (discarded) or never sent (violation)."""
+        # Late: the call was canceled, timed out or its caller left; it is discarded.
+        if not 1 <= request_id <= session.invocation_ids.last:
             raise ProtocolError(f"{kind} for INVOCATION request {request_id}, which was never sent")
-        return call  # None: a late answer to a canceled or timed-out call, discarded
 
     def yield_(self, session: RouterSession, message: Yield, now: float) -> Outgoing:
         """Handle YIELD: a (progressive or final) RESULT for the caller."""
-        call = self._invocation(session, message.request_id, "YIELD")
+        call = session.invocations.get(message.request_id)
         if call is None:
+            self._check_late(session, message.request_id, "YIELD")
             return []
-        details = _passthru(message.options)
-        if message.options.get("progress") is True:
+        options = message.options
+        details: dict[str, Any] = _passthru(options) if "enc_algo" in options else {}
+        if options.get("progress") is True:
             # Progressive results only go to callers that asked for them.
             if not call.receive_progress or call.kill_pending or call.caller is None:
                 return []
@@ -523,8 +543,9 @@ class Dealer:
 
     def invocation_error(self, session: RouterSession, message: Error, now: float) -> Outgoing:
         """Handle ERROR for an INVOCATION: an ERROR for the caller."""
-        call = self._invocation(session, message.request_id, "ERROR")
+        call = session.invocations.get(message.request_id)
         if call is None:
+            self._check_late(session, message.request_id, "ERROR")
             return []
         self._complete(call)
         if call.on_done is not None:
@@ -533,7 +554,7 @@ class Dealer:
         error = Error(
             int(MessageType.CALL),
             call.request_id,
-            _passthru(message.details),
+            _passthru(message.details) if "enc_algo" in message.details else {},
             message.error,
             message.args,
             message.kwargs,

@@ -189,10 +189,15 @@ class Router:
             return []
         try:
             if state is SessionState.ESTABLISHED:
+                realm = session.realm
+                assert realm is not None
+                # The realm's handlers first: every CALL, YIELD, PUBLISH... takes this path.
+                routed = realm.handlers.get(type(message))
+                if routed is not None:
+                    return routed(session, message, now)
                 handler = _ESTABLISHED.get(type(message))
                 if handler is None:
-                    assert session.realm is not None
-                    return session.realm.dispatch(session, message, now)
+                    return realm.dispatch(session, message, now)  # raises ProtocolError
                 return handler(self, session, message, now)
             handler = _HANDSHAKE.get(type(message))
             if handler is None:
