@@ -25,16 +25,26 @@ Autobahn differs in two details, both deliberate here: its first retry already w
 delay into the next (a random walk). Here the first retry waits what the setting's name
 and Autobahn's documentation say, and the jitter never accumulates.
 
+:class:`LostSessionBackoff` is the guard against a router that accepts every session
+and drops it at once: how long to wait before reconnecting after a session that was
+lost ``lasted`` seconds after it joined. Nothing after a session that stayed joined
+:data:`STABLE_SESSION` seconds; after sessions lost sooner, one after another, the
+growing delays of the same policy (never exhausted: every one of them joined)::
+
+    losses = LostSessionBackoff(policy)
+    ...                                   # a session joined, and was lost
+    sleep(losses.next_delay(lasted))      # 0 for a stable one: reconnect at once
+
 :func:`is_fatal_by_default` is the default ``is_fatal`` policy of a Component: which
 connection failures retrying cannot fix.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random as random_module
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from autostrada.exceptions import (
     ApplicationError,
@@ -47,7 +57,9 @@ from autostrada.session.features import AUTHENTICATION_FAILURE_REASONS
 
 __all__ = [
     "FATAL_REASONS",
+    "STABLE_SESSION",
     "Backoff",
+    "LostSessionBackoff",
     "RetryPolicy",
     "is_fatal_by_default",
     "retry_delays",
@@ -60,6 +72,10 @@ FATAL_REASONS: frozenset[str] = AUTHENTICATION_FAILURE_REASONS | {
 }
 """ABORT reasons (joining) that no retry can fix: no such realm, refused credentials,
 no authentication method in common."""
+
+STABLE_SESSION = 1.0
+"""Seconds a session must stay joined to be stable: losing it afterwards earns an
+immediate reconnection; losing it sooner backs off (:class:`LostSessionBackoff`)."""
 
 
 def _number(name: str, value: object, minimum: float, maximum: float = math.inf) -> float:
@@ -74,7 +90,7 @@ def _number(name: str, value: object, minimum: float, maximum: float = math.inf)
     return float(value)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """The retry settings of one transport, checked at construction (Autobahn's defaults).
 
@@ -174,6 +190,38 @@ class Backoff:
     def give_up(self) -> None:
         """Make no further attempt (the last error was fatal) until :meth:`reset`."""
         self.given_up = True
+
+
+class LostSessionBackoff:
+    """The delays before reconnecting after lost sessions, under a :class:`RetryPolicy`.
+
+    Every lost session counts as one attempt of a :class:`Backoff` with the same
+    settings, reset first by a session that stayed joined :data:`STABLE_SESSION`
+    seconds or longer. So a stable session is reconnected at once, and so is the first
+    session lost at all (it may be bad luck); each further session lost before it was
+    stable waits longer: ``initial_retry_delay``, then growing by ``retry_delay_growth``
+    up to ``max_retry_delay``. It is never exhausted: ``max_retries`` counts attempts
+    that did not join, and these did.
+
+    Args:
+        policy: the settings (its ``max_retries`` is ignored).
+        random: the jitter source, as for :class:`Backoff`.
+    """
+
+    def __init__(
+        self, policy: RetryPolicy | None = None, random: Callable[[], float] | None = None
+    ) -> None:
+        policy = policy if policy is not None else RetryPolicy()
+        self._backoff = Backoff(dataclasses.replace(policy, max_retries=-1), random)
+
+    def next_delay(self, lasted: float) -> float:
+        """Count a session lost ``lasted`` seconds after it joined; return the seconds to
+        wait before reconnecting (``0.0``: at once)."""
+        if lasted >= STABLE_SESSION:
+            self._backoff.reset()
+        delay = self._backoff.next_delay()
+        assert delay is not None  # never exhausted: it retries forever and never gives up
+        return delay
 
 
 def retry_delays(

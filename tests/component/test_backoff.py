@@ -1,4 +1,5 @@
-"""The retry policy, sans I/O: delays, growth, cap, jitter, attempt counts, fatal errors."""
+"""The retry policy, sans I/O: delays, growth, cap, jitter, attempt counts, fatal errors,
+and the delays after sessions lost at once."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import ssl
 
 import pytest
 
+from autostrada import backoff as backoff_module
 from autostrada.backoff import (
     FATAL_REASONS,
+    STABLE_SESSION,
     Backoff,
+    LostSessionBackoff,
     RetryPolicy,
     is_fatal_by_default,
     retry_delays,
@@ -141,6 +145,49 @@ def test_give_up_until_reset() -> None:
     assert backoff.next_delay() is None
     backoff.reset()
     assert backoff.next_delay() == 0.0
+
+
+# ------------------------------------------------------------- sessions lost at once
+
+SHORT = STABLE_SESSION / 2  # lost before it was stable
+
+
+def test_sessions_lost_at_once_wait_longer_and_longer() -> None:
+    """The first is reconnected at once, then the policy's delays, capped, never
+    exhausted (every one of them joined): max_retries does not count them."""
+    policy = RetryPolicy(
+        max_retries=0, initial_retry_delay=0.5, retry_delay_growth=2.0, max_retry_delay=3.0
+    )
+    losses = LostSessionBackoff(policy, middle)
+    assert [losses.next_delay(SHORT) for _ in range(7)] == [0.0, 0.5, 1.0, 2.0, 3.0, 3.0, 3.0]
+    assert losses.next_delay(0.0) == 3.0
+
+
+def test_a_stable_session_is_reconnected_at_once_and_resets_the_delays() -> None:
+    losses = LostSessionBackoff(RetryPolicy(), middle)
+    assert [losses.next_delay(SHORT) for _ in range(3)] == [0.0, 1.5, 2.25]
+    assert losses.next_delay(STABLE_SESSION) == 0.0  # the threshold itself is stable
+    assert losses.next_delay(3600.0) == 0.0
+    # The series starts again: the stable session was its first.
+    assert [losses.next_delay(SHORT) for _ in range(2)] == [1.5, 2.25]
+
+
+def test_stable_sessions_alone_never_wait() -> None:
+    losses = LostSessionBackoff()
+    assert {losses.next_delay(STABLE_SESSION * 2) for _ in range(50)} == {0.0}
+
+
+def test_lost_session_delays_are_jittered_like_attempts() -> None:
+    losses = LostSessionBackoff(RetryPolicy(initial_retry_delay=2.0), lambda: 0.0)
+    assert [losses.next_delay(SHORT), losses.next_delay(SHORT)] == [0.0, pytest.approx(1.8)]
+
+
+def test_the_threshold_is_read_when_a_session_is_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests lower it: the module constant is the one rule, read at each loss."""
+    losses = LostSessionBackoff(RetryPolicy(), middle)
+    losses.next_delay(SHORT)
+    monkeypatch.setattr(backoff_module, "STABLE_SESSION", SHORT)
+    assert losses.next_delay(SHORT) == 0.0  # stable now
 
 
 @pytest.mark.parametrize(

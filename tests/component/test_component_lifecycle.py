@@ -795,9 +795,9 @@ def test_a_handler_that_ignores_cancellation_is_reported(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import autostrada.aio.component as component_module
+    from autostrada.aio import session_end
 
-    monkeypatch.setattr(component_module, "_CANCEL_GRACE", 0.05)
+    monkeypatch.setattr(session_end, "CANCEL_GRACE", 0.05)
 
     @async_test
     async def scenario() -> None:

@@ -34,7 +34,7 @@ from autostrada import (
     Session,
     SessionDetails,
 )
-from autostrada.aio import component as component_module
+from autostrada import backoff as backoff_module
 from autostrada.aio.connect import crosses_network_in_clear_text, warn_if_ticket_in_clear_text
 from autostrada.backoff import RetryPolicy
 from autostrada.router.config import load_toml
@@ -321,7 +321,7 @@ def test_a_stable_session_resets_the_delays(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(component_module, "_STABLE_SESSION", 0.3)
+    monkeypatch.setattr(backoff_module, "STABLE_SESSION", 0.3)
 
     @async_test
     async def scenario() -> None:

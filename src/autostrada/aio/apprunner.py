@@ -19,7 +19,11 @@ It returns once the transport is gone and ``onDisconnect`` has returned — unle
 with a new session from ``make``, with backoff (the retry settings of
 :class:`~autostrada.backoff.RetryPolicy`, reset after every join), until the session
 ends on purpose (the application's own ``leave()`` or ``disconnect()``) or
-:meth:`ApplicationRunner.stop` is called.
+:meth:`ApplicationRunner.stop` is called. As for a Component, sessions lost less than a
+second after they joined, one after another (a router that accepts, then drops every
+session), are not reconnected in a tight loop: only the first at once, the next after
+``initial_retry_delay``, then longer, growing as for failed attempts, until a session
+stays joined for a second (:class:`~autostrada.backoff.LostSessionBackoff`).
 
 ``run()`` raises — so a script exits non-zero — when the router cannot be reached
 (with ``auto_reconnect``: when it cannot be reached any more, or the error is fatal,
@@ -45,15 +49,16 @@ from typing import Any
 
 from autostrada.aio.appsession import ApplicationSession
 from autostrada.aio.channel import Channel
-from autostrada.aio.component import _CLEAN_REASONS, _close_channel, default_is_fatal
+from autostrada.aio.component import default_is_fatal
 from autostrada.aio.component_config import TransportConfig, parse_transports
 from autostrada.aio.connect import connect, parse_url
 from autostrada.aio.runner import _configure_logging
 from autostrada.aio.session import Session
-from autostrada.backoff import Backoff
+from autostrada.aio.session_end import CLEAN_REASONS, close_channel
+from autostrada.backoff import Backoff, LostSessionBackoff
 from autostrada.exceptions import TransportError, WampError
 from autostrada.serializers import Serializer
-from autostrada.types import ComponentConfig
+from autostrada.types import CloseDetails, ComponentConfig, SessionDetails
 
 __all__ = ["ApplicationRunner"]
 
@@ -77,6 +82,40 @@ class _Ending:
     error: BaseException | None = None  # why it could not connect, or the join failed
     hook_error: BaseException | None = None  # the first exception of a hook
     on_purpose: bool = False  # the application ended it: leave(), or disconnect() joined
+    lasted: float = 0.0  # seconds its (last) session stayed joined
+
+
+class _Timeline:
+    """When a connection opened, and when its session last joined and left (loop time).
+
+    The session's observers tell: a ``join`` observer runs once ``onJoin`` has returned,
+    a ``leave`` observer once ``onLeave`` has.
+    """
+
+    def __init__(self, session: ApplicationSession) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.opened = self._loop.time()
+        self.joined: float | None = None
+        self.left: float | None = None
+        session.on("join", self._on_join)
+        session.on("leave", self._on_leave)
+
+    def _on_join(self, session: Session, details: SessionDetails) -> None:
+        self.joined = self._loop.time()
+
+    def _on_leave(self, session: Session, details: CloseDetails) -> None:
+        self.left = self._loop.time()
+
+    def lasted(self) -> float:
+        """Seconds the session stayed joined, until its leave (or now).
+
+        From the connection's opening when ``onJoin`` outlived the session (it had not
+        returned by the leave): the join came later, but ``onJoin``'s time counts.
+        """
+        end = self.left if self.left is not None else self._loop.time()
+        joined = self.joined
+        start = joined if joined is not None and joined <= end else self.opened
+        return end - start
 
 
 class _Done:
@@ -234,7 +273,8 @@ class ApplicationRunner:
             log_level: as for :func:`autostrada.run`: ``"critical"``, ``"error"``,
                 ``"warn"``, ``"info"``, ``"debug"``, a :mod:`logging` level, or ``None``
                 to leave logging alone.
-            auto_reconnect: reconnect, with a new session, when a session is lost.
+            auto_reconnect: reconnect, with a new session, when a session is lost
+                (with backoff: see the module documentation).
 
         Raises:
             ValueError: ``make`` is not callable, or an unknown log level.
@@ -309,6 +349,8 @@ class ApplicationRunner:
 
     async def _connect_loop(self, make: SessionFactory, auto_reconnect: bool) -> None:
         backoff = Backoff(self._transport.retry)
+        losses = LostSessionBackoff(self._transport.retry)  # sessions lost at once: the guard
+        pause = 0.0  # the wait owed for a session lost too soon
         last_error: BaseException | None = None
         while not self._stopping():
             delay = backoff.next_delay()
@@ -317,6 +359,7 @@ class ApplicationRunner:
                     f"gave up after {backoff.attempts} connection attempt(s) to {self.url}: "
                     f"{last_error}"
                 ) from last_error
+            delay, pause = max(delay, pause), 0.0
             if delay > 0:
                 log.info("%s: next attempt in %.3g s", self.url, delay)
                 try:
@@ -333,7 +376,15 @@ class ApplicationRunner:
             if ending.joined:
                 if not auto_reconnect or ending.on_purpose:
                     return
-                log.info("%s: the session was lost; reconnecting", self.url)
+                pause = losses.next_delay(ending.lasted)
+                if pause > 0:
+                    log.warning(
+                        "%s: session lost %.3g s after joining, again: backing off",
+                        self.url,
+                        ending.lasted,
+                    )
+                else:
+                    log.info("%s: the session was lost; reconnecting", self.url)
                 continue
             error = ending.error
             if error is None:  # the session never asked to join
@@ -357,8 +408,9 @@ class ApplicationRunner:
         try:
             session = self._new_session(make)
         except BaseException:
-            await _close_channel(channel)
+            await close_channel(channel)
             raise
+        timeline = _Timeline(session)
         self.session = session
         try:
             await self._live(session, channel)
@@ -371,7 +423,8 @@ class ApplicationRunner:
             joined=session._joins > 0,
             error=session._join_error,
             hook_error=session._hook_error,
-            on_purpose=session._dropped or (close is not None and close.reason in _CLEAN_REASONS),
+            on_purpose=session._dropped or (close is not None and close.reason in CLEAN_REASONS),
+            lasted=timeline.lasted(),
         )
 
     def _new_session(self, make: SessionFactory) -> ApplicationSession:
@@ -432,7 +485,7 @@ async def _end(session: Session, channel: Channel) -> None:
                 await Session.leave(session)
         except (WampError, TimeoutError) as exc:
             log.debug("leave failed: %r", exc)
-    await _close_channel(channel)
+    await close_channel(channel)
 
 
 def _install_signal_handlers(

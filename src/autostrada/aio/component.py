@@ -31,10 +31,11 @@ and is reconnected at once; the attempt count (``max_retries``) and the delays r
 after every join. All registrations and subscriptions made by the decorators are made
 again on every join.
 
-**Sessions dropped at once.** A session lost less than a second after it joined
-(a router that accepts, then drops every session) does not earn an immediate
-reconnection: the next one waits ``initial_retry_delay``, the one after that longer,
-growing as for failed attempts, until a session stays joined for a second.
+**Sessions dropped at once.** Sessions lost less than a second after they joined, one
+after another (a router that accepts, then drops every session), are not reconnected
+in a tight loop: only the first at once, the next after ``initial_retry_delay``, then
+longer, growing as for failed attempts, until a session stays joined for a second
+(:class:`~autostrada.backoff.LostSessionBackoff`).
 
 **A procedure still registered.** A registration refused with
 ``wamp.error.procedure_already_exists`` — typically by the component's previous
@@ -68,12 +69,11 @@ except in ``start`` handlers, which fail the component.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import enum
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, TypeVar
 
 from autostrada.aio.channel import Channel
@@ -84,8 +84,16 @@ from autostrada.aio.component_config import (
 )
 from autostrada.aio.connect import connect, is_certificate_error, warn_if_ticket_in_clear_text
 from autostrada.aio.session import Session
+from autostrada.aio.session_end import (
+    CLEAN_REASONS,
+    LEAVE_NOTICE_GRACE,
+    cancel_all,
+    close_channel,
+    end_session,
+    note_leave,
+)
 from autostrada.authenticators import Authenticator, create_authenticator
-from autostrada.backoff import Backoff, RetryPolicy, is_fatal_by_default
+from autostrada.backoff import Backoff, LostSessionBackoff, RetryPolicy, is_fatal_by_default
 from autostrada.exceptions import ApplicationError, TransportError, WampError
 from autostrada.types import (
     CloseDetails,
@@ -102,19 +110,6 @@ log = logging.getLogger("autostrada.component")
 
 EVENTS = ("start", "connect", "join", "ready", "leave", "disconnect", "connectfailure")
 """The events a Component fires (Autobahn's names)."""
-
-# A session closed for one of these reasons has ended on purpose: the component is done.
-_CLEAN_REASONS = frozenset({CloseDetails.REASON_DEFAULT, "wamp.close.goodbye_and_out"})
-
-# How long the tasks of a finished session (join/ready handlers, main) get to end once
-# cancelled, and how long to wait for the session's own leave notice once the
-# transport is gone: bounds, so that nothing here waits forever.
-_CANCEL_GRACE = 5.0
-_LEAVE_NOTICE_GRACE = 1.0
-
-# A session that stays joined this long (seconds) is stable: losing it afterwards
-# means an immediate reconnection. One lost sooner backs off (the hot-loop guard).
-_STABLE_SESSION = 1.0
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -438,11 +433,8 @@ class Component:
             return
         transports = self._transports
         backoffs = [Backoff(t.retry, self._random) for t in transports]
-        # Sessions lost before they were stable, in a row: their own delays (the same
-        # settings, never exhausted), which only a stable session resets.
-        relapses = [
-            Backoff(dataclasses.replace(t.retry, max_retries=-1), self._random) for t in transports
-        ]
+        # Sessions lost before they were stable, in a row: their own delays (the hot-loop guard).
+        losses = [LostSessionBackoff(t.retry, self._random) for t in transports]
         pause = 0.0  # the wait owed for a session lost too soon
         last_error: BaseException | None = None
         index = 0
@@ -477,10 +469,7 @@ class Component:
             last_error = None
             if outcome is not _Outcome.LOST:
                 return
-            relapse = relapses[index]
-            if lasted >= _STABLE_SESSION:
-                relapse.reset()
-            pause = relapse.next_delay() or 0.0
+            pause = losses[index].next_delay(lasted)
             if pause > 0:
                 log.warning(
                     "%s: session lost %.3g s after joining, again: backing off", transport, lasted
@@ -531,7 +520,7 @@ class Component:
         try:
             channel = await self._interruptible(connect(transport.url, **transport.connect_options))
             session = self._new_session()
-            session.on("leave", functools.partial(_note_leave, ended))
+            session.on("leave", functools.partial(note_leave, ended))
             await session.attach(channel)
             connected = True
             await self._interruptible(self._fire("connect", session, channel))
@@ -576,7 +565,7 @@ class Component:
         """Close what a failed or stopped attempt opened."""
         if channel is None:
             return
-        was_clean = await _close_channel(channel)
+        was_clean = await close_channel(channel)
         if connected:
             await self._fire("disconnect", session, was_clean=was_clean)
 
@@ -628,15 +617,15 @@ class Component:
                 outcome = _Outcome.STOPPED
             else:
                 if not ended.done():  # transport gone: the session's leave notice follows
-                    await asyncio.wait({ended}, timeout=_LEAVE_NOTICE_GRACE)
+                    await asyncio.wait({ended}, timeout=LEAVE_NOTICE_GRACE)
                 reason = ended.result().reason if ended.done() else None
-                outcome = _Outcome.DONE if reason in _CLEAN_REASONS else _Outcome.LOST
+                outcome = _Outcome.DONE if reason in CLEAN_REASONS else _Outcome.LOST
         finally:
             for task in (stopper, closed):
                 task.cancel()
-            await _cancel_all(tasks)  # the handlers first: they start background tasks
-            await _cancel_all(list(self._background))
-            close_details, was_clean = await _end_session(session, channel, ended)
+            await cancel_all(tasks)  # the handlers first: they start background tasks
+            await cancel_all(list(self._background))
+            close_details, was_clean = await end_session(session, channel, ended)
             self._session = None
             await self._fire("leave", session, close_details)
             await self._fire("disconnect", session, was_clean=was_clean)
@@ -725,11 +714,6 @@ def _resolve(waiter: asyncio.Future[None], _task: object) -> None:
         waiter.set_result(None)
 
 
-def _note_leave(ended: asyncio.Future[CloseDetails], session: Session, details: Any) -> None:
-    if not ended.done():
-        ended.set_result(details)
-
-
 async def _guarded(event: str, handler: Handler, awaitable: Awaitable[Any]) -> None:
     try:
         await awaitable
@@ -798,50 +782,6 @@ def _main_outcome(
     # main again after the next join), as for any lost session.
     log.warning("main(loop, session) failed as the session ended: %r", error)
     return _Outcome.LOST, None
-
-
-async def _cancel_all(tasks: Iterable[asyncio.Future[Any]]) -> None:
-    pending = [task for task in tasks if not task.done()]
-    for task in pending:
-        task.cancel()
-    if pending:
-        _, still = await asyncio.wait(pending, timeout=_CANCEL_GRACE)
-        for task in still:
-            log.warning("a handler task ignored cancellation: %r", task)
-    for task in tasks:  # mark every outcome retrieved: all are logged already
-        if task.done() and not task.cancelled():
-            task.exception()
-
-
-async def _close_channel(channel: Channel) -> bool:
-    """Close ``channel`` (bounded) and tell whether it closed cleanly."""
-    if not channel.closed.done():
-        channel.close()
-    try:
-        async with asyncio.timeout(channel.close_timeout + 1.0):
-            return await channel.wait_closed() is None
-    except TimeoutError:
-        channel.abort(TransportError(f"{channel.endpoint} did not close in time"))
-        return False
-
-
-async def _end_session(
-    session: Session, channel: Channel, ended: asyncio.Future[CloseDetails]
-) -> tuple[CloseDetails, bool]:
-    """Leave (GOODBYE) if still joined, close the transport; return why it ended."""
-    details: CloseDetails | None = None
-    if session.is_attached():
-        try:
-            async with asyncio.timeout(channel.close_timeout + 1.0):
-                details = await session.leave()
-        except (WampError, TimeoutError) as exc:
-            log.debug("leave failed: %r", exc)
-    was_clean = await _close_channel(channel)
-    if ended.done():
-        details = ended.result()
-    if details is None:
-        details = CloseDetails(CloseDetails.REASON_TRANSPORT_LOST, "the transport was lost")
-    return details, was_clean
 
 
 def _gave_up(
