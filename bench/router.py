@@ -29,12 +29,23 @@ Caveat: this machine has 2 cores, and the routers and the client processes compe
 them. A router below ~90 % CPU is not saturated (the clients are the bottleneck), so
 its messages/s understate it; the CPU per routed message is the robust comparison.
 
+``--load bare`` generates the load with ``BareSession`` (``_bare.py``, the floor that
+``client.py`` measures: framing, the serializer, one write per message, nothing
+checked) instead of autostrada's client: about half the client CPU per message, so more
+of the 2 cores is left to the router, ours gets closer to saturation and the msgs/s
+ratio shows more of the router (Crossbar, near a core already, barely changes). Same
+workers, flow control (100 calls in flight; 100 events ahead of the slowest subscriber)
+and windows; only ``connect`` differs. Bare speaks RawSocket only: WebSocket configs
+keep autostrada's client, and the table says which load each row had. The RSS test
+always uses autostrada sessions over WebSocket.
+
 Goals: >= 5x Crossbar's routed messages/s and <= 1/5 of its CPU per routed message.
 
 Usage (from the project venv)::
 
     .venv/bin/python bench/router.py            # ~3.5 minutes
     .venv/bin/python bench/router.py --quick    # smoke run, < 60 s
+    .venv/bin/python bench/router.py --load bare --configs rs-msgpack   # cheaper load
     .venv/bin/python bench/router.py --profile /tmp/router.pstats   # cProfile our router
     .venv/bin/python bench/router.py --py-spy /path/to/py-spy      # sample it per window
 
@@ -56,12 +67,14 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c
+from _bare import BareSession
 
 ARGS = ("hello, world", 42)
 IN_FLIGHT = 100
@@ -80,13 +93,20 @@ TITLES = {
 }
 CONFIGS = {"ws-json": ("ws", "json"), "rs-msgpack": ("rs", "msgpack")}
 ROUTERS = ("autostrada", "crossbar")
+LOADS = ("autostrada", "bare")  # --load: the client that generates the load
+BARE_TRANSPORTS = ("rs",)  # BareSession speaks RawSocket only
 
 
 # ======================================================================================
-# Workers (autostrada clients)
+# Workers (autostrada clients, or BareSession with --load bare; both have the same
+# register / call / subscribe / publish, so the workloads below serve both)
 
 
 async def connect(spec: dict[str, Any]) -> Any:
+    if spec["load"] == "bare":
+        port = urllib.parse.urlsplit(spec["url"]).port
+        assert port is not None
+        return await BareSession.open(spec["serializer"], port)
     import autostrada
 
     return await autostrada.connect(spec["url"], c.REALM, serializers=[spec["serializer"]])
@@ -364,6 +384,7 @@ class Bench:
             "role": role,
             "url": router.urls[transport],
             "serializer": serializer,
+            "load": load_for(self.options, config),
             **more,
         }
 
@@ -486,6 +507,14 @@ def main() -> int:
     parser.add_argument("--load-procs", type=int, default=2, help="processes for calls100")
     parser.add_argument("--sub-procs", type=int, default=2, help="processes for 10 subscribers")
     parser.add_argument(
+        "--load",
+        choices=LOADS,
+        default="autostrada",
+        help="client that generates the load: autostrada (default), or bare (BareSession "
+        "from _bare.py, about half the client CPU per message, so that our router gets "
+        "closer to saturation; RawSocket only: WebSocket configs keep autostrada load)",
+    )
+    parser.add_argument(
         "--configs",
         default="ws-json,rs-msgpack",
         help="transport-serializer pairs: ws-json (headline), rs-msgpack",
@@ -526,6 +555,7 @@ def main() -> int:
     c.raise_fd_limit()
     load_at_start = c.machine_line()
     c.progress(load_at_start)
+    c.progress(f"load generator: {load_line(options, configs)}")
 
     failures = 0
     results: dict[tuple[str, str, str], list[dict[str, float]]] = {}
@@ -607,7 +637,8 @@ def print_report(
         return c.median([r[key] for r in results.get((scenario, config, router), [])])
 
     out.write(
-        "\n## Router: autostrada vs Crossbar.io, same client (autostrada) in the same run\n\n"
+        "\n## Router: autostrada vs Crossbar.io, same client in the same run\n\n"
+        f"Load generator: {load_line(options, configs)}.\n"
         f"{load_at_start}; load average {c.load_average()} at end.\n"
         f"Median of {options.runs} run(s) per cell, {options.duration:g} s windows after "
         f"{options.warmup:g} s warm-up; calls100 from {options.load_procs} client processes, "
@@ -657,7 +688,7 @@ def print_report(
             rows.append(
                 [
                     TITLES[scenario],
-                    transport_name(config),
+                    row_transport(options, config),
                     c.fmt_rate(rate_o),
                     c.fmt_rate(rate_t),
                     c.fmt_num(rate_ratio, 2),
@@ -681,7 +712,7 @@ def print_report(
             rows.append(
                 [
                     f"round trip {label}",
-                    transport_name(config),
+                    row_transport(options, config),
                     f"{c.fmt_num(ours, 0)} µs",
                     f"{c.fmt_num(theirs, 0)} µs",
                     c.fmt_num(ours / theirs, 2),
@@ -692,7 +723,7 @@ def print_report(
         rows.append(
             [
                 "router CPU µs/msg, sequential",
-                transport_name(config),
+                row_transport(options, config),
                 c.fmt_num(ours_cpu),
                 c.fmt_num(theirs_cpu),
                 c.fmt_num(ours_cpu / theirs_cpu, 2),
@@ -702,7 +733,8 @@ def print_report(
 
     if rss:
         out.write(
-            f"\nRouter RSS with {IDLE_SESSIONS:,} idle sessions (WebSocket/json; the routing "
+            f"\nRouter RSS with {IDLE_SESSIONS:,} idle sessions (autostrada clients on "
+            "WebSocket/json whatever --load says; the routing "
             "process: Crossbar's router worker; all Crossbar processes in brackets):\n\n"
         )
 
@@ -745,6 +777,36 @@ def print_report(
 def transport_name(config: str) -> str:
     transport, serializer = CONFIGS[config]
     return f"{'WebSocket' if transport == 'ws' else 'RawSocket'}/{serializer}"
+
+
+def load_for(options: argparse.Namespace, config: str) -> str:
+    """The client that loads ``config``: bare falls back to autostrada on WebSocket."""
+    if options.load == "bare" and CONFIGS[config][0] in BARE_TRANSPORTS:
+        return "bare"
+    return "autostrada"
+
+
+def load_line(options: argparse.Namespace, configs: list[str]) -> str:
+    if options.load == "autostrada":
+        return "autostrada clients (--load autostrada, the default)"
+    line = (
+        "bare (--load bare: BareSession from bench/_bare.py, the floor any Python asyncio "
+        "client pays, not a usable client) on RawSocket"
+    )
+    fallback = [cfg for cfg in configs if load_for(options, cfg) != "bare"]
+    if fallback:
+        line += (
+            f"; {', '.join(fallback)} with autostrada clients instead (bare speaks RawSocket "
+            "only), marked so in the rows"
+        )
+    return line
+
+
+def row_transport(options: argparse.Namespace, config: str) -> str:
+    """The transport cell; with --load bare it names each row's load generator."""
+    if options.load == "autostrada":
+        return transport_name(config)
+    return f"{transport_name(config)} ({load_for(options, config)} load)"
 
 
 if __name__ == "__main__":
