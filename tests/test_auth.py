@@ -1,4 +1,4 @@
-"""Authentication math (src/autostrada/auth.py): known answers, round trips, peer junk.
+"""Authentication math (src/autostrada/auth/): known answers, round trips, peer junk.
 
 Sources of the known answers are noted where they are used:
 

@@ -17,7 +17,7 @@ CORE = [
     "messages.py",
     "serializers",
     "rawsocket.py",
-    "auth.py",
+    "auth",
     "session",
     "backoff.py",
     "router/core",
@@ -30,7 +30,8 @@ def core_files() -> list[Path]:
         path = SRC / entry
         if path.is_dir():
             files.extend(sorted(path.rglob("*.py")))
-        elif path.exists():
+        else:  # a core module that moved must be named here again, not skipped
+            assert path.is_file(), f"{entry}: not in src/autostrada (moved? update CORE)"
             files.append(path)
     return files
 
