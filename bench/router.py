@@ -31,12 +31,12 @@ its messages/s understate it; the CPU per routed message is the robust compariso
 
 ``--load bare`` generates the load with ``BareSession`` (``_bare.py``, the floor that
 ``client.py`` measures: framing, the serializer, one write per message, nothing
-checked) instead of autostrada's client: about half the client CPU per message, so more
-of the 2 cores is left to the router, ours gets closer to saturation and the msgs/s
-ratio shows more of the router (Crossbar, near a core already, barely changes). Same
-workers, flow control (100 calls in flight; 100 events ahead of the slowest subscriber)
-and windows; only ``connect`` differs. Bare speaks RawSocket only: WebSocket configs
-keep autostrada's client, and the table says which load each row had. The RSS test
+checked; over RawSocket or WebSocket, whichever the config says) instead of
+autostrada's client: about half the client CPU per message, so more of the 2 cores is
+left to the router, ours gets closer to saturation and the msgs/s ratio shows more of
+the router (Crossbar, near a core already, barely changes). Same workers, flow control
+(100 calls in flight; 100 events ahead of the slowest subscriber) and windows; only
+``connect`` differs. The header and every row say which load it had. The RSS test
 always uses autostrada sessions over WebSocket.
 
 Goals: >= 5x Crossbar's routed messages/s and <= 1/5 of its CPU per routed message.
@@ -45,7 +45,7 @@ Usage (from the project venv)::
 
     .venv/bin/python bench/router.py            # ~3.5 minutes
     .venv/bin/python bench/router.py --quick    # smoke run, < 60 s
-    .venv/bin/python bench/router.py --load bare --configs rs-msgpack   # cheaper load
+    .venv/bin/python bench/router.py --load bare --configs ws-json   # cheaper load
     .venv/bin/python bench/router.py --profile /tmp/router.pstats   # cProfile our router
     .venv/bin/python bench/router.py --py-spy /path/to/py-spy      # sample it per window
 
@@ -67,7 +67,6 @@ import sys
 import tempfile
 import time
 import traceback
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +93,6 @@ TITLES = {
 CONFIGS = {"ws-json": ("ws", "json"), "rs-msgpack": ("rs", "msgpack")}
 ROUTERS = ("autostrada", "crossbar")
 LOADS = ("autostrada", "bare")  # --load: the client that generates the load
-BARE_TRANSPORTS = ("rs",)  # BareSession speaks RawSocket only
 
 
 # ======================================================================================
@@ -103,10 +101,8 @@ BARE_TRANSPORTS = ("rs",)  # BareSession speaks RawSocket only
 
 
 async def connect(spec: dict[str, Any]) -> Any:
-    if spec["load"] == "bare":
-        port = urllib.parse.urlsplit(spec["url"]).port
-        assert port is not None
-        return await BareSession.open(spec["serializer"], port)
+    if spec["load"] == "bare":  # RawSocket or WebSocket, from the URL's scheme
+        return await BareSession.open(spec["serializer"], spec["url"])
     import autostrada
 
     return await autostrada.connect(spec["url"], c.REALM, serializers=[spec["serializer"]])
@@ -384,7 +380,7 @@ class Bench:
             "role": role,
             "url": router.urls[transport],
             "serializer": serializer,
-            "load": load_for(self.options, config),
+            "load": self.options.load,
             **more,
         }
 
@@ -511,8 +507,8 @@ def main() -> int:
         choices=LOADS,
         default="autostrada",
         help="client that generates the load: autostrada (default), or bare (BareSession "
-        "from _bare.py, about half the client CPU per message, so that our router gets "
-        "closer to saturation; RawSocket only: WebSocket configs keep autostrada load)",
+        "from _bare.py, RawSocket or WebSocket, about half the client CPU per message, so "
+        "that our router gets closer to saturation)",
     )
     parser.add_argument(
         "--configs",
@@ -555,7 +551,7 @@ def main() -> int:
     c.raise_fd_limit()
     load_at_start = c.machine_line()
     c.progress(load_at_start)
-    c.progress(f"load generator: {load_line(options, configs)}")
+    c.progress(f"load generator: {load_line(options)}")
 
     failures = 0
     results: dict[tuple[str, str, str], list[dict[str, float]]] = {}
@@ -638,7 +634,7 @@ def print_report(
 
     out.write(
         "\n## Router: autostrada vs Crossbar.io, same client in the same run\n\n"
-        f"Load generator: {load_line(options, configs)}.\n"
+        f"Load generator: {load_line(options)}.\n"
         f"{load_at_start}; load average {c.load_average()} at end.\n"
         f"Median of {options.runs} run(s) per cell, {options.duration:g} s windows after "
         f"{options.warmup:g} s warm-up; calls100 from {options.load_procs} client processes, "
@@ -779,34 +775,21 @@ def transport_name(config: str) -> str:
     return f"{'WebSocket' if transport == 'ws' else 'RawSocket'}/{serializer}"
 
 
-def load_for(options: argparse.Namespace, config: str) -> str:
-    """The client that loads ``config``: bare falls back to autostrada on WebSocket."""
-    if options.load == "bare" and CONFIGS[config][0] in BARE_TRANSPORTS:
-        return "bare"
-    return "autostrada"
-
-
-def load_line(options: argparse.Namespace, configs: list[str]) -> str:
+def load_line(options: argparse.Namespace) -> str:
     if options.load == "autostrada":
         return "autostrada clients (--load autostrada, the default)"
-    line = (
+    return (
         "bare (--load bare: BareSession from bench/_bare.py, the floor any Python asyncio "
-        "client pays, not a usable client) on RawSocket"
+        "client pays, not a usable client; WebSocket client frames masked with the zero "
+        "key), on every transport"
     )
-    fallback = [cfg for cfg in configs if load_for(options, cfg) != "bare"]
-    if fallback:
-        line += (
-            f"; {', '.join(fallback)} with autostrada clients instead (bare speaks RawSocket "
-            "only), marked so in the rows"
-        )
-    return line
 
 
 def row_transport(options: argparse.Namespace, config: str) -> str:
-    """The transport cell; with --load bare it names each row's load generator."""
+    """The transport cell; with --load bare it says so, so that a pasted row does too."""
     if options.load == "autostrada":
         return transport_name(config)
-    return f"{transport_name(config)} ({load_for(options, config)} load)"
+    return f"{transport_name(config)} (bare load)"
 
 
 if __name__ == "__main__":
