@@ -54,6 +54,7 @@ from .fields import (
     parse_payload,
     show,
 )
+from .ids import MAX_ID
 
 __all__ = [
     "Abort",
@@ -536,17 +537,18 @@ class Event(Message):
 
     @classmethod
     def from_list(cls, wmsg: list[Any]) -> Self:
-        check_length(wmsg, 4, 6, "EVENT")
+        # The checks of check_length() and check_id() inlined (they raise): EVENT,
+        # RESULT and INVOCATION are the messages a client receives most.
+        if not 4 <= len(wmsg) <= 6:
+            check_length(wmsg, 4, 6, "EVENT")
         details = check_dict(wmsg[3], "EVENT.Details", EVENT_DETAILS)
         args, kwargs, payload = parse_payload(wmsg, 4, details, "EVENT")
-        return cls(
-            check_id(wmsg[1], "EVENT.SUBSCRIBED.Subscription"),
-            check_id(wmsg[2], "EVENT.PUBLISHED.Publication"),
-            details,
-            args,
-            kwargs,
-            payload,
-        )
+        subscription_id, publication_id = wmsg[1], wmsg[2]
+        if not (type(subscription_id) is int and 1 <= subscription_id <= MAX_ID):
+            check_id(subscription_id, "EVENT.SUBSCRIBED.Subscription")
+        if not (type(publication_id) is int and 1 <= publication_id <= MAX_ID):
+            check_id(publication_id, "EVENT.PUBLISHED.Publication")
+        return cls(subscription_id, publication_id, details, args, kwargs, payload)
 
 
 class EventReceived(Message):
@@ -657,10 +659,14 @@ class Result(Message):
 
     @classmethod
     def from_list(cls, wmsg: list[Any]) -> Self:
-        check_length(wmsg, 3, 5, "RESULT")
+        if not 3 <= len(wmsg) <= 5:
+            check_length(wmsg, 3, 5, "RESULT")
         details = check_dict(wmsg[2], "RESULT.Details", RESULT_DETAILS)
         args, kwargs, payload = parse_payload(wmsg, 3, details, "RESULT")
-        return cls(check_id(wmsg[1], "RESULT.CALL.Request"), details, args, kwargs, payload)
+        request_id = wmsg[1]
+        if not (type(request_id) is int and 1 <= request_id <= MAX_ID):
+            check_id(request_id, "RESULT.CALL.Request")
+        return cls(request_id, details, args, kwargs, payload)
 
 
 class Register(Message):
@@ -777,17 +783,16 @@ class Invocation(Message):
 
     @classmethod
     def from_list(cls, wmsg: list[Any]) -> Self:
-        check_length(wmsg, 4, 6, "INVOCATION")
+        if not 4 <= len(wmsg) <= 6:
+            check_length(wmsg, 4, 6, "INVOCATION")
         details = check_dict(wmsg[3], "INVOCATION.Details", INVOCATION_DETAILS)
         args, kwargs, payload = parse_payload(wmsg, 4, details, "INVOCATION")
-        return cls(
-            check_id(wmsg[1], "INVOCATION.Request"),
-            check_id(wmsg[2], "INVOCATION.REGISTERED.Registration"),
-            details,
-            args,
-            kwargs,
-            payload,
-        )
+        request_id, registration_id = wmsg[1], wmsg[2]
+        if not (type(request_id) is int and 1 <= request_id <= MAX_ID):
+            check_id(request_id, "INVOCATION.Request")
+        if not (type(registration_id) is int and 1 <= registration_id <= MAX_ID):
+            check_id(registration_id, "INVOCATION.REGISTERED.Registration")
+        return cls(request_id, registration_id, details, args, kwargs, payload)
 
 
 class Interrupt(Message):

@@ -88,6 +88,8 @@ def validate_uri(uri: object, what: str, *, strict: bool = False, match: str = "
     Prefix patterns follow the loose/strict rule; wildcard patterns may have empty
     components.
     """
+    if match == "exact" and type(uri) is str and uri in _seen[strict, False]:
+        return uri  # valid before (the hot path: the same few URIs again and again)
     if match not in ("exact", "prefix", "wildcard"):
         raise ValueError(f"{what}: unknown match policy {match!r} (exact, prefix or wildcard)")
     if not is_valid_uri(uri, strict=strict, match=match):

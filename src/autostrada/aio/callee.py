@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any, cast
 
 from autostrada import session as core
-from autostrada.aio.endpoints import invoke, yield_payload
+from autostrada.aio.endpoints import PLAIN_RESULTS, invoke, yield_payload
 from autostrada.aio.role import Role
 from autostrada.exceptions import ApplicationError, InvalidState
 from autostrada.request import Registration
@@ -149,7 +149,7 @@ class Callee(Role):
                 request_id, *self._errors.to_error(exc, f"procedure {reg.procedure}")
             )
             return
-        if result is not None and inspect.isawaitable(result):
+        if result is not None and type(result) not in PLAIN_RESULTS and inspect.isawaitable(result):
             self._run_as_task(request_id, self._await_result(reg, request_id, result))
         else:
             self._send_result(reg, request_id, result)

@@ -25,6 +25,7 @@ from autostrada.exceptions import ERROR_CLASSES, ApplicationError
 from autostrada.types import CallResult
 
 __all__ = [
+    "PLAIN_RESULTS",
     "ErrorMap",
     "call_result",
     "invoke",
@@ -34,6 +35,10 @@ __all__ = [
 log = logging.getLogger("autostrada.session")
 
 Payload = tuple[list[Any] | None, dict[str, Any] | None]
+
+# Results that cannot be awaitable (exact types: a subclass may define __await__),
+# so that the common case skips inspect.isawaitable(), which costs a few calls.
+PLAIN_RESULTS = frozenset({int, str, float, bool, list, dict, tuple, bytes})
 
 
 async def invoke(

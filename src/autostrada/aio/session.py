@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sized
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from autostrada import session as core
@@ -94,6 +94,8 @@ Acknowledgement = (
 _REQUESTS = (Call, Publish, Subscribe, Unsubscribe, Register, Unregister)
 """The messages that start a request of ours (a reply is expected for their id)."""
 
+_ESTABLISHED = core.SessionState.ESTABLISHED
+
 
 class Session(Caller, Callee, Publisher, Subscriber):
     """A WAMP session: call, register, publish, subscribe (Autobahn's names and results).
@@ -131,6 +133,7 @@ class Session(Caller, Callee, Publisher, Subscriber):
         # write syscall per turn, not one per message (see _send_outgoing).
         self._reading = False
         self._corked = False
+        self._loop_ready: Sized | None = None  # see _ready_queue()
         self._dispatch: dict[type, Callable[[Any], None]] = {
             core.CallResult: self._on_call_result,
             core.RequestFailed: self._on_request_failed,
@@ -360,7 +363,7 @@ class Session(Caller, Callee, Publisher, Subscriber):
     def _require_joined(self, what: str) -> None:
         """Raise unless joined: SessionClosed once a session has ended, else InvalidState."""
         state = self._core.state
-        if state is core.SessionState.ESTABLISHED:
+        if state is _ESTABLISHED:
             return
         ended = self._ended
         if state is core.SessionState.GOODBYE_SENT:
@@ -383,6 +386,7 @@ class Session(Caller, Callee, Publisher, Subscriber):
         serializer = await channel.opened
         self._channel = channel
         self._serializer = serializer
+        self._loop_ready = _ready_queue(channel.loop)
         channel.set_receiver(self._on_frame, self._on_transport_closed, self._on_batch)
         await self._fire("connect")
 
@@ -422,7 +426,8 @@ class Session(Caller, Callee, Publisher, Subscriber):
         channel, serializer = self._channel, self._serializer
         if channel is None or serializer is None:
             return None
-        if not self._corked and _others_ready(channel.loop):
+        ready = self._loop_ready
+        if not self._corked and (ready is None or len(ready) > 0):
             # Callbacks and tasks are ready to run in this turn of the loop (e.g. the
             # tasks woken by one read): they may send too, so hold the writes until
             # they have run, then write once. The release is queued behind them: a
@@ -835,12 +840,12 @@ class Session(Caller, Callee, Publisher, Subscriber):
         await self.wait_disconnected()
 
 
-def _others_ready(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether callbacks are queued to run in this turn of ``loop``.
+def _ready_queue(loop: asyncio.AbstractEventLoop) -> Sized | None:
+    """The queue of callbacks ready to run in this turn of ``loop``, if it shows it.
 
-    Reads the ready queue of asyncio's own loops (``BaseEventLoop._ready``, there
-    since Python 3.4); a loop without one (uvloop) is assumed busy, so writes are
-    always held for the turn there.
+    Asyncio's own loops keep one (``BaseEventLoop._ready``, there since Python 3.4,
+    one deque for the loop's life); a loop without one (uvloop) is assumed busy, so
+    writes are always held for the turn there.
     """
-    ready = getattr(loop, "_ready", None)
-    return ready is None or len(ready) > 0
+    ready: Sized | None = getattr(loop, "_ready", None)
+    return ready

@@ -28,8 +28,17 @@ from .framing import require_binary
 
 __all__ = ["dumps", "loads"]
 
-_packb = msgpack.packb
 _unpackb = msgpack.unpackb
+
+# Reused Packers: ``packb`` builds a Packer (and its buffer) for every call, which
+# costs about as much as packing a small message. A Packer is not thread-safe and
+# serializers are shared by every session, in any thread (the router runs in its
+# own), so each call takes one from this pool and puts it back: list.pop/append are
+# atomic, and the pool holds at most one Packer per thread packing at once. A Packer
+# keeps the buffer it grew to: one that packed a large message (or failed midway) is
+# dropped, not pooled, so the pool never holds more than a small buffer per Packer.
+_packers: list[msgpack.Packer] = []
+_POOLED_MAX = 64 * 1024
 
 
 def dumps(value: Any) -> bytes:
@@ -40,11 +49,17 @@ def dumps(value: Any) -> bytes:
             nesting deeper than msgpack allows.
     """
     try:
-        encoded: bytes = _packb(value, use_bin_type=True)
+        packer = _packers.pop()
+    except IndexError:
+        packer = msgpack.Packer(use_bin_type=True, autoreset=True)
+    try:
+        encoded: bytes = packer.pack(value)
     except OverflowError as exc:
         raise ValueError("cannot serialize to msgpack: an integer does not fit in 64 bits") from exc
     except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"cannot serialize to msgpack: {reason(exc)}") from exc
+    if len(encoded) <= _POOLED_MAX:
+        _packers.append(packer)
     return encoded
 
 

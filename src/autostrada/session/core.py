@@ -75,6 +75,7 @@ __all__ = ["CANCEL_MODES", "ClientSession"]
 
 T = MessageType
 S = SessionState
+_ESTABLISHED = S.ESTABLISHED  # an Enum member lookup costs a descriptor call each time
 
 CANCEL_MODES = frozenset({"skip", "kill", "killnowait"})
 """The modes of CANCEL (advanced/rpc_call_canceling.md)."""
@@ -111,7 +112,7 @@ def _options(
     Unknown keys pass through (custom ``x_...`` options); a key with the value None
     counts as not given.
     """
-    if options is None:
+    if options is None or (type(options) is dict and not options):
         return {}
     if not isinstance(options, Mapping):
         raise TypeError(f"{what} must be a dict, got {type(options).__name__}")
@@ -394,7 +395,8 @@ class ClientSession(SessionBase):
                 CALL a protocol violation).
             TypeError: args/kwargs/options of the wrong type.
         """
-        self._require(S.ESTABLISHED, "call")
+        if self._state is not _ESTABLISHED:
+            self._require(S.ESTABLISHED, "call")
         validate_uri(procedure, "call: procedure")
         args, kwargs = _payload(args, kwargs, "call")
         opts = _options(options, CALL_OPTIONS, "call: options")
@@ -511,7 +513,8 @@ class ClientSession(SessionBase):
             InvalidState: not established.
             ValueError, TypeError: an invalid argument.
         """
-        self._require(S.ESTABLISHED, "publish")
+        if self._state is not _ESTABLISHED:
+            self._require(S.ESTABLISHED, "publish")
         validate_uri(topic, "publish: topic")
         args, kwargs = _payload(args, kwargs, "publish")
         opts = _options(options, PUBLISH_OPTIONS, "publish: options")
@@ -690,7 +693,7 @@ class ClientSession(SessionBase):
 
     def _answerable(self, request_id: int, what: str) -> ActiveInvocation | None:
         """Return the invocation being answered, None after the session ended, or raise."""
-        if self._state is not S.ESTABLISHED and self._state is not S.GOODBYE_SENT:
+        if self._state is not _ESTABLISHED and self._state is not S.GOODBYE_SENT:
             return None  # the session ended: its invocations were dropped with it
         invocation = self._invocations.get(request_id)
         if invocation is None:
@@ -701,7 +704,7 @@ class ClientSession(SessionBase):
         # After our GOODBYE the dealer has failed our invocations already (a callee
         # leaving); after INTERRUPT killnowait it discards answers
         # (advanced/rpc_call_canceling.md). Either way, sending would be noise.
-        return self._state is S.ESTABLISHED and invocation.interrupt_mode != "killnowait"
+        return self._state is _ESTABLISHED and invocation.interrupt_mode != "killnowait"
 
     def _finish_invocation(self, request_id: int, invocation: ActiveInvocation) -> None:
         del self._invocations[request_id]

@@ -413,10 +413,10 @@ class SessionBase:
 
     def _on_event(self, message: Event) -> None:
         subscription = message.subscription_id
-        if self._subscriptions.is_leaving(subscription):
-            # Sent before the broker saw our UNSUBSCRIBE: the user no longer wants it.
-            return
-        if subscription not in self._subscriptions:
+        if not self._subscriptions.is_active(subscription):  # one call on the hot path
+            if self._subscriptions.is_leaving(subscription):
+                # Sent before the broker saw our UNSUBSCRIBE: the user no longer wants it.
+                return
             raise ProtocolError(
                 f"EVENT for subscription {subscription}, which this session does not hold"
             )
@@ -448,15 +448,15 @@ class SessionBase:
                 self._finished_invocations.discard(request_id)
             return
         registration = message.registration_id
-        if self._registrations.is_leaving(registration):
-            # Sent before the dealer saw our UNREGISTER. Answer at once, so the caller is
-            # not left waiting (as when a callee leaves: basic RPC "Callee Leaving").
-            why = f"registration {registration} is being unregistered"
-            self._outbox.append(Error(T.INVOCATION, request_id, {}, CANCELED, [why]))
-            if progress:
-                self._finished_invocations.add(request_id)
-            return
-        if registration not in self._registrations:
+        if not self._registrations.is_active(registration):  # one call on the hot path
+            if self._registrations.is_leaving(registration):
+                # Sent before the dealer saw our UNREGISTER. Answer at once, so the caller
+                # is not left waiting (as when a callee leaves: basic RPC "Callee Leaving").
+                why = f"registration {registration} is being unregistered"
+                self._outbox.append(Error(T.INVOCATION, request_id, {}, CANCELED, [why]))
+                if progress:
+                    self._finished_invocations.add(request_id)
+                return
             raise ProtocolError(
                 f"INVOCATION for registration {registration}, which this session does not hold"
             )

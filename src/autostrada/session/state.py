@@ -39,6 +39,11 @@ class SessionState(Enum):
     GOODBYE_SENT = "goodbye_sent"
     FAILED = "failed"
 
+    # Members are singletons compared by identity: hash them by identity too. Enum's
+    # own __hash__ (a Python method hashing the name) costs a call on every message
+    # received, whose handler is looked up by (state, message type).
+    __hash__ = object.__hash__
+
 
 @dataclass(slots=True)
 class PendingRequest:
