@@ -8,7 +8,6 @@ is played by a session that calls ``wamp.session.kill`` on every ``wamp.session.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -18,15 +17,14 @@ from classic_kit import async_test, router_config, within
 
 import autostrada
 from autostrada import (
-    ApplicationError,
     ApplicationRunner,
     ApplicationSession,
     CloseDetails,
-    Session,
     SessionDetails,
 )
 from autostrada import backoff as backoff_module
 from autostrada.testing import RouterThread
+from session_killer import Killer
 
 FLAPPING: dict[str, Any] = {
     "initial_retry_delay": 0.05,
@@ -41,26 +39,6 @@ def own_router(creds: Any) -> Iterator[RouterThread]:
     """A router of this test alone: its killer touches no other test's sessions."""
     with RouterThread(router_config(creds)) as running:
         yield running
-
-
-class Killer:
-    """Kills every session that joins the realm after it subscribed (the first ``limit``)."""
-
-    def __init__(self, limit: int | None = None) -> None:
-        self.limit = limit
-        self.killed: list[int] = []
-
-    async def on_join(self, session: Session, details: dict[str, Any]) -> None:
-        if self.limit is not None and len(self.killed) >= self.limit:
-            return
-        self.killed.append(details["session"])
-        with contextlib.suppress(ApplicationError):  # gone already
-            await session.call("wamp.session.kill", details["session"])
-
-    async def attach(self, session: Session) -> None:
-        await session.subscribe(
-            lambda details: self.on_join(session, details), "wamp.session.on_join"
-        )
 
 
 class Sessions:

@@ -10,7 +10,6 @@ by a session that calls ``wamp.session.kill`` on every ``wamp.session.on_join``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import urllib.parse
 from pathlib import Path
@@ -39,6 +38,7 @@ from autostrada.aio.connect import crosses_network_in_clear_text, warn_if_ticket
 from autostrada.backoff import RetryPolicy
 from autostrada.router.config import load_toml
 from autostrada.testing import RouterThread
+from session_killer import Killer
 
 # Registration retries in tens of milliseconds, no jitter: the test is about the rule.
 QUICK_RETRY = RetryPolicy(initial_retry_delay=0.02, retry_delay_growth=2.0, max_retry_delay=0.1)
@@ -239,27 +239,6 @@ FLAPPING = {
     "retry_delay_jitter": 0.0,
     "max_retry_delay": 0.4,
 }
-
-
-class Killer:
-    """A session that kills every session joining the realm after it subscribed (the
-    first ``limit`` of them, if given)."""
-
-    def __init__(self, limit: int | None = None) -> None:
-        self.limit = limit
-        self.killed: list[int] = []
-
-    async def on_join(self, session: Session, details: dict[str, Any]) -> None:
-        if self.limit is not None and len(self.killed) >= self.limit:
-            return
-        self.killed.append(details["session"])
-        with contextlib.suppress(ApplicationError):  # gone already
-            await session.call("wamp.session.kill", details["session"])
-
-    async def attach(self, session: Session) -> None:
-        await session.subscribe(
-            lambda details: self.on_join(session, details), "wamp.session.on_join"
-        )
 
 
 def logged_delays(caplog: pytest.LogCaptureFixture) -> list[float]:
