@@ -244,6 +244,19 @@ class SilentServer:
             await self._server.wait_closed()
 
 
+def call_only_config(directory: Path) -> ServerConfig:
+    """A router (WebSocket on a free port) where anonymous may only call: any other
+    action is refused with ``wamp.error.not_authorized``."""
+    toml = directory / "call-only.toml"
+    toml.write_text(
+        '[[realms]]\nname = "realm1"\n[[realms.roles]]\nname = "anonymous"\n'
+        '[[realms.roles.permissions]]\nuri = ""\nmatch = "prefix"\ncall = true\n'
+        '[realms.auth.anonymous]\nrole = "anonymous"\n'
+        '[[listeners]]\nkind = "websocket"\nport = 0\n'
+    )
+    return load_toml(toml)
+
+
 def make_certificates(directory: Path) -> Any:
     """A throwaway CA and server certificate (tests/aio/helpers.py makes them)."""
     name = "autostrada_tests_aio_helpers"

@@ -19,6 +19,7 @@ from component_helpers import (
     Recorder,
     SilentServer,
     async_test,
+    call_only_config,
     free_port,
     make_certificates,
     router_config,
@@ -345,16 +346,7 @@ def test_a_registration_already_taken_is_logged_and_main_runs(
 
 def test_a_refused_subscription_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # A realm where anonymous may only call: subscribing is refused.
-    toml = tmp_path / "r.toml"
-    toml.write_text(
-        '[[realms]]\nname = "realm1"\n[[realms.roles]]\nname = "anonymous"\n'
-        '[[realms.roles.permissions]]\nuri = ""\nmatch = "prefix"\ncall = true\n'
-        '[realms.auth.anonymous]\nrole = "anonymous"\n'
-        '[[listeners]]\nkind = "websocket"\nport = 0\n'
-    )
-    from autostrada.router.config import load_toml
-
-    with RouterThread(load_toml(toml)) as router:
+    with RouterThread(call_only_config(tmp_path)) as router:
 
         @async_test
         async def scenario() -> None:

@@ -21,6 +21,7 @@ from component_helpers import (
     TICKET_USER,
     Recorder,
     async_test,
+    call_only_config,
     free_port,
     within,
 )
@@ -36,7 +37,6 @@ from autostrada import (
 from autostrada import backoff as backoff_module
 from autostrada.aio.connect import crosses_network_in_clear_text, warn_if_ticket_in_clear_text
 from autostrada.backoff import RetryPolicy
-from autostrada.router.config import load_toml
 from autostrada.testing import RouterThread
 from session_killer import Killer
 
@@ -197,14 +197,7 @@ def test_a_registration_refused_otherwise_is_not_retried(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """not_authorized keeps today's behaviour: an ERROR, no retry."""
-    toml = tmp_path / "r.toml"
-    toml.write_text(
-        '[[realms]]\nname = "realm1"\n[[realms.roles]]\nname = "anonymous"\n'
-        '[[realms.roles.permissions]]\nuri = ""\nmatch = "prefix"\ncall = true\n'
-        '[realms.auth.anonymous]\nrole = "anonymous"\n'
-        '[[listeners]]\nkind = "websocket"\nport = 0\n'
-    )
-    with RouterThread(load_toml(toml)) as router:
+    with RouterThread(call_only_config(tmp_path)) as router:
 
         @async_test
         async def scenario() -> None:
