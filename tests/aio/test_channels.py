@@ -643,3 +643,29 @@ async def test_garbage_after_the_handshake_never_raises_anything_else(kind: str)
                 assert server.url(kind) in str(result)
                 failures += 1
     assert failures >= 10
+
+
+# ---------------------------------------------------------------------------- cork
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@async_test
+async def test_a_read_leaves_the_cork_to_its_owner(kind: str) -> None:
+    """Messages held by cork() are written by uncork(), not at the next read."""
+    async with serve(server_factory(kind), echo=False) as server:
+        client = await connect(server.url(kind), serializers=["msgpack"])
+        peer = await opened_peer(server)
+        frames, peer_frames = inbox(client), inbox(peer)
+        writes: list[bytes] = []
+        assert client.transport is not None
+        write = client.transport.write
+        client.transport.write = lambda data: (writes.append(data), write(data))  # type: ignore[assignment, method-assign]
+        client.cork()
+        client.send(b"held")
+        peer.send(b"read")
+        assert await within(frames.get()) == b"read"
+        assert writes == []
+        client.uncork()
+        assert len(writes) == 1
+        assert await within(peer_frames.get()) == b"held"  # masked on the WebSocket wire
+        client.abort()

@@ -102,18 +102,34 @@ def _count_writes(connection: Any) -> list[bytes]:
 
 
 def _record_opcodes(client: Peer) -> list[Opcode]:
-    """The opcodes of the data frames a WebSocket client receives."""
+    """The opcodes of the data frames a WebSocket client receives from now on.
+
+    Read from the bytes on the wire (the channel parses data frames itself, not
+    through websockets' Frame objects); the stream is between two frames now.
+    """
     channel = client.channel
     assert isinstance(channel, WebSocketChannel)
     opcodes: list[Opcode] = []
-    on_frame = channel._on_frame
+    received = bytearray()
+    data_received = channel.data_received
 
-    def recording(frame: Frame) -> None:
-        if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
-            opcodes.append(frame.opcode)
-        on_frame(frame)
+    def recording(data: bytes) -> None:
+        received.extend(data)
+        while len(received) >= 2:
+            length, start = received[1] & 0x7F, 2  # server frames are not masked
+            if length == 126:
+                (length,), start = struct.unpack_from("!H", received, 2), 4
+            elif length == 127:
+                (length,), start = struct.unpack_from("!Q", received, 2), 10
+            if len(received) < start + length:
+                break
+            opcode = Opcode(received[0] & 0x0F)
+            if opcode in (Opcode.TEXT, Opcode.BINARY):
+                opcodes.append(opcode)
+            del received[: start + length]
+        data_received(data)
 
-    channel._on_frame = recording  # type: ignore[method-assign]
+    channel.data_received = recording  # type: ignore[method-assign]
     return opcodes
 
 

@@ -92,11 +92,25 @@ class RawSocketChannel(Channel):
             self._flush()
 
     def send(self, data: bytes) -> None:
-        framer = self.framer
-        if framer.state is not RawSocketState.OPEN:
+        # The client's hot path: the framer's send_message() + data_to_send() +
+        # _write(), in one call. Same checks: the state, the peer's maximum length.
+        if self.framer.state is not _OPEN:
             raise self._error or TransportError(f"connection to {self.endpoint} is not open")
-        framer.send_message(data)
-        self._write(framer.data_to_send())
+        length = len(data)
+        size = length + _HEADER_SIZE
+        if size > self._frame_limit:
+            raise ValueError(
+                f"message of {length} octets exceeds the peer's maximum message length of "
+                f"{self._frame_limit - _HEADER_SIZE}"
+            )
+        # The peer accepts at most 2**24 octets: that one length sets X ("Framing").
+        frame = (_HEADER.pack(length) if length < MAX_MAX_LENGTH else _HEADER_MAX) + data
+        corked = self._corked
+        if corked is not None and self._corked_size + size <= CORK_LIMIT:
+            corked.append(frame)  # what _write does, without its call
+            self._corked_size += size
+        else:
+            self._write(frame)
 
     @property
     def framing(self) -> object:
@@ -172,10 +186,14 @@ class RawSocketChannel(Channel):
     # ------------------------------------------------------------------ internals
 
     def _flush(self) -> None:
-        self.uncork()  # what the framer queued goes after the messages held
         data = self.framer.data_to_send()
-        if data and self.transport is not None:
-            self.transport.write(data)
+        if data:  # the handshake, a PONG, a PING: rare
+            # What the framer queued goes after the messages held. With nothing
+            # queued, the cork stays: its owner (the session's turn, the router's
+            # batch) writes it at once, not one write per read.
+            self.uncork()
+            if self.transport is not None:
+                self.transport.write(data)
 
     def _on_handshake(self, event: HandshakeCompleted) -> None:
         self._frame_limit = event.peer_max_length + _HEADER_SIZE

@@ -14,6 +14,7 @@ serializers in binary frames.
 from __future__ import annotations
 
 import logging
+import os
 import struct
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,13 +26,19 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.server import ServerProtocol
+from websockets.streams import StreamReader
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
+
+try:  # websockets' C helper (a pure-Python fallback when built without it)
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - depends on how websockets was installed
+    from websockets.utils import apply_mask
 
 from autostrada.exceptions import TransportError
 from autostrada.serializers import by_subprotocol, negotiate, subprotocols
 
-from .channel import Channel
+from .channel import CORK_LIMIT, Channel
 
 __all__ = ["WebSocketChannel"]
 
@@ -52,6 +59,22 @@ _FIN_TEXT = 0x80 | Opcode.TEXT
 _FIN_BINARY = 0x80 | Opcode.BINARY
 _HEADER_16 = struct.Struct("!BBH")
 _HEADER_64 = struct.Struct("!BBQ")
+# Headers of masked (client) frames: the same, then the 4-octet masking key.
+_MASKED_7 = struct.Struct("!BB4s")
+_MASKED_16 = struct.Struct("!BBH4s")
+_MASKED_64 = struct.Struct("!BBQ4s")
+_UNPACK_16 = struct.Struct("!H").unpack_from
+_UNPACK_64 = struct.Struct("!Q").unpack_from
+
+# Masking keys (RFC 6455 §5.3: "a fresh masking key ... derived from a strong source
+# of entropy") are read from os.urandom this many octets at a time, rather than with
+# one system call per frame; every key is used once.
+_KEY_BLOCK = 4096
+# The first octet of a whole, unfragmented data frame without reserved bits.
+_WHOLE_DATA = frozenset({_FIN_TEXT, _FIN_BINARY})
+
+# Where websockets' parser waits between frames (see WebSocketChannel._parser_idle).
+_AT_EOF = StreamReader.at_eof.__code__
 
 
 def _client_preference(
@@ -98,6 +121,16 @@ class WebSocketChannel(Channel):
         self._parts: list[bytes] = []
         self._parts_size = 0
         self.request: Request | None = None
+        # Client frames are masked (RFC 6455 §5.3): built here, like the server's
+        # unmasked ones (see frame()), once open without extensions.
+        self._masking = False
+        self._keys = b""
+        self._key_position = _KEY_BLOCK
+        # Once open, we parse the incoming data frames ourselves (see
+        # _receive_frames); websockets' parser gets every other frame, whole.
+        self._owned = False
+        self._inbuf = bytearray()  # the start of a data frame, while _owned
+        self._peer_masks = isinstance(protocol, ServerProtocol)
 
     @classmethod
     def client(
@@ -192,6 +225,32 @@ class WebSocketChannel(Channel):
         protocol = self.protocol
         if protocol.state is not State.OPEN:
             raise self._error or TransportError(f"connection to {self.endpoint} is not open")
+        if self._masking:
+            # The client's hot path: websockets' send_binary() builds a Frame, checks
+            # it and serializes it through a BytesIO; the bytes are the same.
+            position = self._key_position
+            if position >= _KEY_BLOCK:
+                self._keys = os.urandom(_KEY_BLOCK)
+                position = 0
+            self._key_position = position + 4
+            key = self._keys[position : position + 4]
+            head = _FIN_TEXT if self._text else _FIN_BINARY
+            length = len(data)
+            if length < 126:
+                header = _MASKED_7.pack(head, 0x80 | length, key)
+            elif length < 65536:
+                header = _MASKED_16.pack(head, 0xFE, length, key)
+            else:
+                header = _MASKED_64.pack(head, 0xFF, length, key)
+            frame = header + apply_mask(data, key)
+            corked = self._corked
+            size = len(frame)
+            if corked is not None and self._corked_size + size <= CORK_LIMIT:
+                corked.append(frame)  # what _write does, without its call
+                self._corked_size += size
+            else:
+                self._write(frame)
+            return
         if self._shareable:
             self._write(self.frame(data))
             return
@@ -249,13 +308,20 @@ class WebSocketChannel(Channel):
     # -------------------------------------------------------- asyncio.Protocol API
 
     def data_received(self, data: bytes) -> None:
-        self.protocol.receive_data(data)
         try:
-            self._handle_events()
+            if self._owned and self.protocol.state is State.OPEN:
+                self._receive_frames(data)
+            else:
+                self._receive_through_protocol(data)
         finally:
             self._batch_done()
 
     def eof_received(self) -> bool | None:
+        if self._inbuf:  # an incomplete frame: websockets' parser reports it
+            data = bytes(self._inbuf)
+            self._inbuf.clear()
+            self.protocol.receive_data(data)
+        self._owned = False
         self.protocol.receive_eof()
         # Not only for symmetry: an HTTP response without Content-Length (a
         # refusal such as 403) has its body read to EOF, so the Response event
@@ -272,6 +338,108 @@ class WebSocketChannel(Channel):
         super().connection_lost(exc)
 
     # ------------------------------------------------------------------ internals
+
+    def _receive_frames(self, chunk: bytes) -> None:
+        """Deliver the complete data frames of ``chunk``; hand anything else to websockets.
+
+        websockets' parser costs a generator step, a ``Frame`` and a copy per frame
+        (its ``read_exact`` slices a bytearray). Here a whole, unfragmented data
+        frame (FIN set, no reserved bits, no extension, masked exactly when the peer
+        is a client, within ``max_message_size``) goes straight to the receiver.
+        Anything else -- a control frame, a fragment, a frame to refuse -- and all
+        the bytes after it go to websockets' parser, which sits between two frames:
+        it enforces the rules (and answers PINGs, closes) exactly as before.
+        """
+        buffer = self._inbuf
+        data: bytes | bytearray = chunk
+        if buffer:
+            buffer += chunk
+            data = buffer
+        whole = type(data) is bytes
+        masked = self._peer_masks
+        mask_bit = 0x80 if masked else 0
+        limit = self.max_message_size
+        end = len(data)
+        position = 0
+        rest: bytes | None = None
+        while end - position >= 2:
+            first = data[position]
+            second = data[position + 1]
+            length = second & 0x7F
+            start = position + 2
+            if length == 126:
+                if end - start < 2:
+                    break
+                (length,) = _UNPACK_16(data, start)
+                start += 2
+            elif length == 127:
+                if end - start < 8:
+                    break
+                (length,) = _UNPACK_64(data, start)
+                start += 8
+            if (
+                first in _WHOLE_DATA
+                and second & 0x80 == mask_bit
+                and length <= limit
+                and not self._parts  # else websockets reports the missing continuation
+            ):
+                if masked:
+                    start += 4
+                stop = start + length
+                if stop > end:
+                    break  # wait for the rest (at most max_message_size octets)
+                payload: bytes
+                if masked:
+                    payload = apply_mask(data[start:stop], data[start - 4 : start])
+                elif whole:
+                    payload = data[start:stop]  # type: ignore[assignment]  # bytes
+                else:
+                    payload = bytes(data[start:stop])
+                position = stop
+                receiver = self._receiver
+                if receiver is not None:
+                    receiver(payload)
+                else:
+                    self._early_frames.append(payload)
+                continue
+            rest = bytes(data[position:])
+            position = end
+            break
+        if data is buffer:
+            del buffer[:position]
+        elif position < end:
+            buffer += data[position:]
+        if rest is not None:
+            self._receive_through_protocol(rest)
+
+    def _receive_through_protocol(self, data: bytes) -> None:
+        protocol = self.protocol
+        if self._inbuf:  # a data frame begun while we parsed them: websockets takes over
+            data = bytes(self._inbuf) + data
+            self._inbuf.clear()
+        self._owned = False
+        protocol.receive_data(data)
+        self._handle_events()
+        if protocol.state is State.OPEN and not protocol.extensions and self._parser_idle():
+            self._owned = True
+
+    def _parser_idle(self) -> bool:
+        """Whether websockets' parser waits for the start of a frame, holding no bytes.
+
+        Only then may we parse frames ourselves (and hand it whole frames). Read from
+        its generators: if a websockets release parses differently, this says no
+        and every frame goes through websockets, as it always did.
+        """
+        protocol = self.protocol
+        if protocol.reader.buffer:
+            return False
+        generator: Any = protocol.parser
+        while True:
+            inner = getattr(generator, "gi_yieldfrom", None)
+            if inner is None:
+                break
+            generator = inner
+        return getattr(generator, "gi_code", None) is _AT_EOF
 
     def _handle_events(self) -> None:
         for event in self.protocol.events_received():
@@ -360,6 +528,7 @@ class WebSocketChannel(Channel):
         self._text = not serializer.binary
         # Frames are ours to build (see frame()) on the server side without extensions.
         self._shareable = isinstance(self.protocol, ServerProtocol) and not self.protocol.extensions
+        self._masking = isinstance(self.protocol, ClientProtocol) and not self.protocol.extensions
         self._handshake_done(serializer)
 
     def _on_frame(self, frame: Frame) -> None:
