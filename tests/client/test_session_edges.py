@@ -498,3 +498,34 @@ async def test_many_sessions_leave_nothing_behind(crossbar: Any) -> None:
     await asyncio.sleep(0)  # the last disconnect hook
     assert len(asyncio.all_tasks()) == tasks
     assert futures() - before < 10
+
+
+# ------------------------------------------------------------------------ writes
+
+
+@async_test
+async def test_a_burst_of_publishes_goes_out_in_one_write(client_router: RouterThread) -> None:
+    """Unacknowledged PUBLISHes of one turn of the loop share a write (not one send
+    syscall each); every event still arrives, in order."""
+    async with sessions(client_router.url, 2) as [publisher, subscriber]:
+        topic = unique("com.test.burst")
+        got: list[int] = []
+        all_in = asyncio.Event()
+
+        def on_event(n: int) -> None:
+            got.append(n)
+            if len(got) == 50:
+                all_in.set()
+
+        await subscriber.subscribe(on_event, topic)
+        transport = publisher.transport.transport  # type: ignore[union-attr]
+        assert transport is not None
+        writes: list[bytes] = []
+        write = transport.write
+        transport.write = lambda data: (writes.append(data), write(data))  # type: ignore[method-assign]
+        for n in range(50):
+            publisher.publish(topic, n)
+        assert writes == []  # held until the end of this turn of the loop
+        await within(all_in.wait())
+        assert got == list(range(50))
+        assert len(writes) == 1

@@ -48,7 +48,7 @@ class Publisher(Role):
         self._require_joined("publish")
         wire = options.message_attr() if options is not None else {}
         request_id = self._core.publish(topic, list(args) if args else None, kwargs or None, wire)
-        self._flush()
+        self._flush(hold=request_id is None)  # unacknowledged: bursts share a write
         if request_id is None:
             return None
         return self._track(request_id, _publication)

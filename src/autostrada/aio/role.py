@@ -43,7 +43,7 @@ class Role:
         def _require_joined(self, what: str) -> None:
             """Raise unless joined (SessionClosed once ended, else InvalidState)."""
 
-        def _flush(self) -> None:
+        def _flush(self, *, hold: bool = False) -> None:
             """Send what the core queued; raise the error of a message that could not go."""
 
         def _flush_quietly(self, what: str) -> None:

@@ -402,14 +402,16 @@ class Session(Caller, Callee, Publisher, Subscriber):
 
     # ------------------------------------------------------------------ sending
 
-    def _flush(self) -> None:
+    def _flush(self, *, hold: bool = False) -> None:
         """Send what the core queued; raise the error of a message that could not go.
 
         Used right after a local operation (call, publish, ...): the error belongs
         to its caller. A message that cannot be serialized, or that is larger than
         the peer accepts, never leaves the session in limbo: see :meth:`_unsendable`.
+        ``hold``: write at the end of this turn of the loop even when nothing else is
+        ready (a fire-and-forget PUBLISH: the next ones of a burst share the write).
         """
-        error = self._send_outgoing()
+        error = self._send_outgoing(hold)
         if error is not None:
             raise error
 
@@ -419,7 +421,7 @@ class Session(Caller, Callee, Publisher, Subscriber):
         if error is not None:
             log.error("%s: a message for %s was not sent: %s", what, self._endpoint(), error)
 
-    def _send_outgoing(self) -> Exception | None:
+    def _send_outgoing(self, hold: bool = False) -> Exception | None:
         outgoing = self._core.take_outgoing()
         if not outgoing:
             return None
@@ -427,14 +429,15 @@ class Session(Caller, Callee, Publisher, Subscriber):
         if channel is None or serializer is None:
             return None
         ready = self._loop_ready
-        if not self._corked and (ready is None or len(ready) > 0):
+        if not self._corked and (hold or ready is None or len(ready) > 0):
             # Callbacks and tasks are ready to run in this turn of the loop (e.g. the
             # tasks woken by one read): they may send too, so hold the writes until
             # they have run, then write once. The release is queued behind them: a
             # message waits at most one turn, never for a timer. The channel writes
             # early past CORK_LIMIT, and before anything else it writes (close frame).
             # With nothing else ready (a lone sequential call), write now: holding
-            # would only cost another turn of the loop.
+            # would only cost another turn of the loop; unless told to hold (an
+            # unacknowledged PUBLISH, often one of a burst from the same task).
             self._corked = True
             channel.cork()
             channel.loop.call_soon(self._release_cork, channel)
