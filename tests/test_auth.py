@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import importlib.util
 import json
 import sys
 from datetime import UTC, datetime, timedelta, timezone
@@ -572,14 +571,10 @@ def test_cryptosign_round_trip_and_one_bit_change(
 
 # --- SCRAM ----------------------------------------------------------------------------------
 
-needs_argon2 = pytest.mark.skipif(
-    importlib.util.find_spec("argon2") is None, reason="argon2-cffi (autostrada[scram]) missing"
-)
 FAST_ARGON2: dict[str, Any] = {"kdf": "argon2id-13", "iterations": 2, "memory": 64}
 FAST_PBKDF2: dict[str, Any] = {"kdf": "pbkdf2", "iterations": 64}
 
 
-@needs_argon2
 def test_scram_salted_password_argon2id_known_value() -> None:
     # Autobahn test_auth.py::test_argon2id_static ("re-generate from the official argon2
     # tools": argon2 '1234567890abcdef' -id -t 4096 -m 9 -p 1 -l 32).
@@ -590,7 +585,6 @@ def test_scram_salted_password_argon2id_known_value() -> None:
     assert salted == b"IdYOjGQkvEY9Ah5FN9a4qq7wE/RNILOixE5408tx0+Q"
 
 
-@needs_argon2
 def test_scram_salted_password_is_the_phc_hash_field() -> None:
     from argon2.low_level import Type, hash_secret
 
@@ -606,7 +600,6 @@ def test_scram_salted_password_pbkdf2_known_value() -> None:
     assert salted.hex() == "fb739b1b01984a0bcae1332b2d179ce68af1a45430a51c63d2dee031c7ab7850"
 
 
-@needs_argon2
 def test_scram_credential_known_value() -> None:
     # Autobahn test_wamp_scram.py, second vector of derive_scram_credential (Crossbar config form).
     cred = ScramCredential.from_password(
@@ -667,7 +660,7 @@ def reference_scram_proof(
 
 @pytest.mark.parametrize(
     "params",
-    [pytest.param(FAST_ARGON2, marks=needs_argon2), FAST_PBKDF2],
+    [FAST_ARGON2, FAST_PBKDF2],
     ids=["argon2id", "pbkdf2"],
 )
 def test_scram_full_exchange(params: dict[str, Any]) -> None:
@@ -693,7 +686,6 @@ def test_scram_full_exchange(params: dict[str, Any]) -> None:
     assert repr(server) == f"ScramServer(kdf={params['kdf']!r}, verified=True)"
 
 
-@needs_argon2
 def test_scram_argon2_parameters_are_honoured() -> None:
     base = auth.scram_salted_password("pw", "argon2id-13", b"saltsalt", 2, 64)
     assert auth.scram_salted_password("pw", "argon2id-13", b"saltsalt", 3, 64) != base

@@ -8,9 +8,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import random
+import shutil
 import socket
 import ssl
 import struct
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +77,15 @@ async def close(channel: Channel) -> None:
     assert await within(channel.wait_closed()) is None
 
 
-def short_socket_path(tmp_path: Path) -> Path:
-    # sun_path holds ~107 bytes; pytest's tmp_path can be long.
-    path = tmp_path / "r.sock"
-    if len(str(path)) > 100:  # pragma: no cover - depends on the machine's tmp dir
-        pytest.skip("tmp_path too long for a Unix socket")
-    return path
+@pytest.fixture
+def socket_path() -> Iterator[Path]:
+    """A Unix socket path in a short temporary directory (sun_path holds ~107 bytes,
+    and pytest's tmp_path can be longer), removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix="as-"))
+    try:
+        yield directory / "r.sock"
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------ parse_url
@@ -407,8 +413,8 @@ def test_is_certificate_error_walks_the_chain() -> None:
 
 @pytest.mark.parametrize("scheme", ["ws+unix", "rs+unix"])
 @async_test
-async def test_unix_socket_urls(tmp_path: Path, scheme: str) -> None:
-    path = short_socket_path(tmp_path)
+async def test_unix_socket_urls(socket_path: Path, scheme: str) -> None:
+    path = socket_path
     async with serve(factory_for(scheme), unix=path) as server:
         client = await connect(f"{scheme}://{path}", serializers=["cbor"])
         assert client.serializer is get_serializer("cbor")
@@ -423,8 +429,8 @@ async def test_unix_socket_urls(tmp_path: Path, scheme: str) -> None:
 
 
 @async_test
-async def test_unix_path_keeps_the_urls_host_and_path(tmp_path: Path) -> None:
-    path = short_socket_path(tmp_path)
+async def test_unix_path_keeps_the_urls_host_and_path(socket_path: Path) -> None:
+    path = socket_path
     async with serve(ws_server(), unix=path) as server:
         client = await connect("ws://router.example/wamp?x=1", unix_path=str(path))
         assert str(path) in client.endpoint
@@ -437,8 +443,8 @@ async def test_unix_path_keeps_the_urls_host_and_path(tmp_path: Path) -> None:
 
 
 @async_test
-async def test_tls_over_a_unix_socket(tmp_path: Path, certs: Certificates) -> None:
-    path = short_socket_path(tmp_path)
+async def test_tls_over_a_unix_socket(socket_path: Path, certs: Certificates) -> None:
+    path = socket_path
     async with serve(rs_server(), unix=path, tls=certs.server_context()) as _:
         client = await connect(f"rss+unix://{path}", ssl=certs.client_context())
         await assert_echoes(client)

@@ -609,7 +609,6 @@ def test_threads_never_draw_the_same_id() -> None:
     assert len(set(every)) == len(every) == 80_000
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() here")
 def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
     ids.random_id()  # the pool is filled: without care, the child would share it
     read, write = os.pipe()
