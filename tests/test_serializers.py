@@ -38,8 +38,6 @@ from autostrada.serializers import (
     subprotocols,
 )
 
-pytest.importorskip("orjson")  # the project's test environment has the "fast" extra
-
 JSON_ORJSON = json_serializer("orjson")
 JSON_STDLIB = json_serializer("stdlib")
 JSON_BACKENDS = [pytest.param(JSON_ORJSON, id="orjson"), pytest.param(JSON_STDLIB, id="stdlib")]

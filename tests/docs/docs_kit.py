@@ -426,19 +426,6 @@ async def shell(cwd: Path) -> AsyncIterator[Shell]:
         await sh.close()
 
 
-async def cli_has(verb: str) -> bool:
-    """Whether the installed ``autostrada`` command has ``verb`` yet."""
-    proc = await asyncio.create_subprocess_exec(
-        str(BIN / "autostrada"),
-        verb,
-        "--help",
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    async with asyncio.timeout(TIMEOUT):
-        return await proc.wait() == 0
-
-
 def lines_match(actual: Iterable[str], expected: Iterable[str]) -> bool:
     """Each expected line is a regular expression that must match the line in its place."""
     actual, expected = list(actual), list(expected)

@@ -17,11 +17,9 @@ import asyncio
 import re
 from pathlib import Path
 
-import pytest
 from docs_kit import (
     ROOT,
     Command,
-    cli_has,
     lines_match,
     make_workspace,
     page_commands,
@@ -56,24 +54,6 @@ def verb(command: Command) -> str | None:
     return words[1] if len(words) > 1 and Path(words[0]).name == "autostrada" else None
 
 
-class Pending:
-    """Commands whose ``autostrada`` verb does not exist yet: skipped, then reported."""
-
-    def __init__(self) -> None:
-        self.missing: set[str] = set()
-
-    async def skip(self, command: Command) -> bool:
-        name = verb(command)
-        if name is None or name == "router" or await cli_has(name):
-            return False
-        self.missing.add(name)
-        return True
-
-    def report(self) -> None:
-        if self.missing:
-            pytest.xfail(f"autostrada has no {', '.join(sorted(self.missing))} verb yet")
-
-
 def test_readme_commands() -> None:
     """``make demo`` and ``make test`` exist (a dry run: ``make test`` is this suite)."""
     commands = page_commands("README.md")
@@ -94,7 +74,6 @@ def test_quickstart(tmp_path: Path) -> None:
     """quickstart.md, step by step: demo, router, component, restart, call, publish, Ctrl-C."""
     commands = page_commands("docs/quickstart.md")
     workspace = make_workspace(tmp_path)
-    pending = Pending()
 
     async def scenario() -> None:
         async with shell(workspace) as sh:
@@ -116,8 +95,6 @@ def test_quickstart(tmp_path: Path) -> None:
                     assert await router.interrupt() == 0, router.describe()
                     router, _ = await sh.start_router(router_command)
                     await component.wait_for("^ready: ", count=2)
-                elif await pending.skip(command):
-                    continue
                 elif command.words[1:2] == ["call"]:
                     await sh.run(command)
                 elif command.words[1:2] == ["publish"]:
@@ -132,13 +109,11 @@ def test_quickstart(tmp_path: Path) -> None:
             assert "Traceback" not in "\n".join(component.stderr + router.stderr)
 
     asyncio.run(scenario())
-    pending.report()
 
 
 def test_authentication_page(tmp_path: Path) -> None:
     commands = page_commands("docs/authentication.md")
     workspace = make_workspace(tmp_path)
-    pending = Pending()
 
     async def scenario() -> None:
         async with shell(workspace) as sh:
@@ -158,7 +133,7 @@ def test_authentication_page(tmp_path: Path) -> None:
                         out = await sh.run(command)
                         printed = [line for line in out.splitlines() if not _is_log(line)]
                         assert lines_match(printed, AUTH_CLIENTS_OUTPUT), out
-                    elif sh.export(command) or await pending.skip(command):
+                    elif sh.export(command):
                         continue
                     elif command.words[1:2] == ["call"]:
                         await sh.run(command)
@@ -169,7 +144,6 @@ def test_authentication_page(tmp_path: Path) -> None:
                     await backend.leave()
 
     asyncio.run(scenario())
-    pending.report()
 
 
 def _is_log(line: str) -> bool:
