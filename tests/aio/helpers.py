@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import functools
-import gc
 import ipaddress
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -28,44 +26,19 @@ from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
+from async_kit import async_runner, bounded
 from autostrada.aio.channel import Channel
 
 TEST_TIMEOUT = 5.0
 """Upper bound on every test: a hang fails the test instead of the whole run."""
 
-P = ParamSpec("P")
-
-
-def async_test(
-    fn: Callable[P, Coroutine[Any, Any, None]],
-) -> Callable[P, None]:
-    """Run an ``async def`` test in a fresh event loop, bounded by :data:`TEST_TIMEOUT`."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        # Whatever reaches the loop's exception handler (an exception escaping a
-        # protocol callback, a future's exception never retrieved) fails the test:
-        # the channels must report every failure through their futures.
-        unhandled: list[dict[str, Any]] = []
-
-        async def bounded() -> None:
-            asyncio.get_running_loop().set_exception_handler(
-                lambda loop, context: unhandled.append(context)
-            )
-            async with asyncio.timeout(TEST_TIMEOUT):
-                await fn(*args, **kwargs)
-            gc.collect()  # "exception never retrieved" is reported on collection
-
-        asyncio.run(bounded())
-        assert not unhandled, f"the event loop reported unhandled errors: {unhandled}"
-
-    return wrapper
+async_test = async_runner(TEST_TIMEOUT)
+"""Run an ``async def`` test in a fresh loop, bounded by :data:`TEST_TIMEOUT` (see async_kit)."""
 
 
 async def within(awaitable: Awaitable[Any], seconds: float = 2.0) -> Any:
-    """Await with a bound shorter than the test's, so a failure names the step."""
-    async with asyncio.timeout(seconds):
-        return await awaitable
+    """Await with a bound shorter than the test's, so that a failure names the step."""
+    return await bounded(awaitable, seconds)
 
 
 # --------------------------------------------------------------------- channel servers

@@ -5,10 +5,7 @@ Every wait is bounded; every subprocess is killed when its test is done (or fail
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import functools
-import gc
 import importlib.util
 import os
 import queue
@@ -17,10 +14,11 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, ParamSpec
+from typing import IO, Any
 
+from async_kit import async_runner, bounded
 from autostrada.router.config import ListenerConfig, ServerConfig
 
 TEST_TIMEOUT = 15.0
@@ -35,34 +33,13 @@ EXAMPLES = REPO / "examples" / "classic"
 # Output that no script may leave on stderr.
 NOISE = ("Task was destroyed", "never retrieved", "was never awaited", "Unclosed", "Warning")
 
-P = ParamSpec("P")
-
-
-def async_test(fn: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
-    """Run an ``async def`` test in a fresh loop, bounded; unhandled loop errors fail it."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        unhandled: list[dict[str, Any]] = []
-
-        async def bounded() -> None:
-            asyncio.get_running_loop().set_exception_handler(
-                lambda loop, context: unhandled.append(context)
-            )
-            async with asyncio.timeout(TEST_TIMEOUT):
-                await fn(*args, **kwargs)
-            gc.collect()  # "exception never retrieved" is reported on collection
-
-        asyncio.run(bounded())
-        assert not unhandled, f"the event loop reported unhandled errors: {unhandled}"
-
-    return wrapper
+async_test = async_runner(TEST_TIMEOUT)
+"""Run an ``async def`` test in a fresh loop, bounded by :data:`TEST_TIMEOUT` (see async_kit)."""
 
 
 async def within(awaitable: Awaitable[Any], seconds: float = 5.0) -> Any:
     """Await with a bound shorter than the test's, so that a failure names the step."""
-    async with asyncio.timeout(seconds):
-        return await awaitable
+    return await bounded(awaitable, seconds)
 
 
 def load(name: str, path: Path) -> Any:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from typing import Any, ParamSpec
+from typing import Any
 
 import autostrada
+from async_kit import async_runner, bounded
 from autostrada.aio.channel import Channel
 from autostrada.aio.connect import connect as connect_channel
 from autostrada.aio.session import Session
@@ -35,46 +34,13 @@ TRANSPORTS = ("ws", "rs", "rs-unix")
 SERIALIZERS = ("json", "msgpack", "cbor")
 MATRIX = [(t, s) for t in TRANSPORTS for s in SERIALIZERS]
 
-P = ParamSpec("P")
-
-
-def async_test(fn: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
-    """Run an ``async def`` test on a fresh loop, bounded by :data:`TEST_TIMEOUT`.
-
-    The test also fails when the loop reports an unhandled error (a task's exception
-    never retrieved, an exception escaping a callback) or when a task the test
-    started is still running at its end (sessions must clean up after themselves).
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        unhandled: list[dict[str, Any]] = []
-        leftovers: list[str] = []
-
-        async def bounded() -> None:
-            asyncio.get_running_loop().set_exception_handler(
-                lambda loop, context: unhandled.append(context)
-            )
-            async with asyncio.timeout(TEST_TIMEOUT):
-                await fn(*args, **kwargs)
-                me = asyncio.current_task()
-                others = [t for t in asyncio.all_tasks() if t is not me]
-                if others:  # e.g. a disconnect hook that is just about to run
-                    await asyncio.wait(others, timeout=2.0)
-                leftovers.extend(repr(t) for t in others if not t.done())
-            gc.collect()  # "exception never retrieved" is reported on collection
-
-        asyncio.run(bounded())
-        assert not unhandled, f"the event loop reported unhandled errors: {unhandled}"
-        assert not leftovers, f"tasks still running at the end of the test: {leftovers}"
-
-    return wrapper
+async_test = async_runner(TEST_TIMEOUT, no_leftover_tasks=True)
+"""Run an ``async def`` test in a fresh loop, bounded by :data:`TEST_TIMEOUT` (see async_kit)."""
 
 
 async def within(awaitable: Awaitable[Any], seconds: float = STEP) -> Any:
     """Await with a bound shorter than the test's, so that a failure names the step."""
-    async with asyncio.timeout(seconds):
-        return await awaitable
+    return await bounded(awaitable, seconds)
 
 
 # --------------------------------------------------------------------------- Crossbar

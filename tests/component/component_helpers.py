@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
-import gc
 import importlib.util
 import os
 import signal
@@ -20,10 +18,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
-from typing import Any, ParamSpec
+from typing import Any
 
+from async_kit import async_runner, bounded
 from autostrada.router.config import ListenerConfig, ServerConfig, load_toml
 
 TEST_TIMEOUT = 15.0
@@ -33,34 +32,13 @@ REPO = Path(__file__).resolve().parent.parent.parent
 TICKET_USER = "joe"
 TICKET = "joe-secret-ticket"
 
-P = ParamSpec("P")
-
-
-def async_test(fn: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
-    """Run an ``async def`` test in a fresh loop, bounded; unhandled loop errors fail it."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        unhandled: list[dict[str, Any]] = []
-
-        async def bounded() -> None:
-            asyncio.get_running_loop().set_exception_handler(
-                lambda loop, context: unhandled.append(context)
-            )
-            async with asyncio.timeout(TEST_TIMEOUT):
-                await fn(*args, **kwargs)
-            gc.collect()  # "exception never retrieved" is reported on collection
-
-        asyncio.run(bounded())
-        assert not unhandled, f"the event loop reported unhandled errors: {unhandled}"
-
-    return wrapper
+async_test = async_runner(TEST_TIMEOUT)
+"""Run an ``async def`` test in a fresh loop, bounded by :data:`TEST_TIMEOUT` (see async_kit)."""
 
 
 async def within(awaitable: Awaitable[Any], seconds: float = 5.0) -> Any:
     """Await with a bound shorter than the test's, so that a failure names the step."""
-    async with asyncio.timeout(seconds):
-        return await awaitable
+    return await bounded(awaitable, seconds)
 
 
 class Recorder:

@@ -8,18 +8,17 @@ fails the test).
 from __future__ import annotations
 
 import asyncio
-import functools
-import gc
 import importlib.util
 import socket
 import ssl
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, ParamSpec
+from typing import Any
 
 import autostrada
+from async_kit import async_runner, bounded
 from autostrada.aio.channel import Channel
 from autostrada.aio.connect import connect as connect_channel
 from autostrada.aio.rawsocket import RawSocketChannel
@@ -37,36 +36,13 @@ TEST_TIMEOUT = 15.0
 STEP = 3.0
 """Bound of one awaited step inside a test."""
 
-P = ParamSpec("P")
+async_test = async_runner(TEST_TIMEOUT)
+"""Run an ``async def`` test in a fresh loop, bounded by :data:`TEST_TIMEOUT` (see async_kit)."""
 
 
-def async_test(fn: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
-    """Run an ``async def`` test with ``asyncio.run``, bounded, failing on unhandled loop errors.
-
-    An exception escaping a protocol callback (``data_received``...) reaches the
-    loop's exception handler, not the test: record those and fail.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        unhandled: list[dict[str, Any]] = []
-
-        async def main() -> None:
-            asyncio.get_running_loop().set_exception_handler(lambda _l, c: unhandled.append(c))
-            async with asyncio.timeout(TEST_TIMEOUT):
-                await fn(*args, **kwargs)
-            gc.collect()  # futures whose exception nobody retrieved report on collection
-
-        asyncio.run(main())
-        assert not unhandled, f"the event loop reported unhandled errors: {unhandled}"
-
-    return wrapper
-
-
-async def within(awaitable: Any, seconds: float = STEP) -> Any:
-    """Await with a bound, so that a failure names the step that hung."""
-    async with asyncio.timeout(seconds):
-        return await awaitable
+async def within(awaitable: Awaitable[Any], seconds: float = STEP) -> Any:
+    """Await with a bound shorter than the test's, so that a failure names the step."""
+    return await bounded(awaitable, seconds)
 
 
 async def eventually(condition: Callable[[], bool], seconds: float = STEP) -> None:
