@@ -529,3 +529,26 @@ async def test_a_burst_of_publishes_goes_out_in_one_write(client_router: RouterT
         await within(all_in.wait())
         assert got == list(range(50))
         assert len(writes) == 1
+
+
+@async_test
+async def test_the_answers_to_the_invocations_of_one_read_go_out_in_one_write(
+    client_router: RouterThread,
+) -> None:
+    """A callee answers every invocation of one read (sync procedures, run inline) with
+    one write at the end of the read, not one send syscall per YIELD."""
+    async with sessions(client_router.url, 2) as [caller, callee]:
+        procedure = unique("com.test.batch")
+        await callee.register(lambda n: n, procedure)
+        channel = callee.transport
+        assert channel is not None and channel.transport is not None
+        transport = channel.transport
+        reads: list[bytes] = []
+        writes: list[bytes] = []
+        receive, write = channel.data_received, transport.write
+        channel.data_received = lambda data: (reads.append(data), receive(data))  # type: ignore[method-assign]
+        transport.write = lambda data: (writes.append(data), write(data))  # type: ignore[method-assign]
+        results = await within(asyncio.gather(*(caller.call(procedure, n) for n in range(40))))
+        assert results == list(range(40))
+        # At most one write per read; and the router's 40 INVOCATIONs came in fewer reads.
+        assert len(writes) <= len(reads) < 40, (len(writes), len(reads))

@@ -139,7 +139,7 @@ class Caller(Role):
             procedure, list(args) if args else None, kwargs or None, wire
         )
         self._flush()
-        call = _Call(asyncio.get_running_loop().create_future(), procedure, request_id)
+        call = _Call(self._loop.create_future(), procedure, request_id)
         if options is not None or progress_queue is not None:
             call.queue = progress_queue
             if options is not None:

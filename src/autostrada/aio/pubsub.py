@@ -181,7 +181,7 @@ class Subscriber(Role):
             if result is not None and inspect.isawaitable(result):
                 pending.append((result, sub))
         if pending or event.acknowledge:
-            task = asyncio.ensure_future(self._finish_event(pending, event))
+            task = self._loop.create_task(self._finish_event(pending, event))
             self._handler_tasks.add(task)
             task.add_done_callback(self._handler_tasks.discard)
 

@@ -34,6 +34,9 @@ class Role:
 
     if TYPE_CHECKING:
         _core: core.ClientSession
+        # The channel's loop, from attach() on (asyncio.get_running_loop() costs a
+        # getpid() syscall: not once per call).
+        _loop: asyncio.AbstractEventLoop
         _errors: ErrorMap
         _reading: bool  # inside a read: what the core queues is sent at its end
 

@@ -386,6 +386,7 @@ class Session(Caller, Callee, Publisher, Subscriber):
         serializer = await channel.opened
         self._channel = channel
         self._serializer = serializer
+        self._loop = channel.loop
         self._loop_ready = _ready_queue(channel.loop)
         channel.set_receiver(self._on_frame, self._on_transport_closed, self._on_batch)
         await self._fire("connect")
@@ -441,6 +442,13 @@ class Session(Caller, Callee, Publisher, Subscriber):
             self._corked = True
             channel.cork()
             channel.loop.call_soon(self._release_cork, channel)
+        elif not self._corked and len(outgoing) > 1:
+            # Several at once (the answers to the invocations of one read): one write.
+            channel.cork()
+            try:
+                return self._send_messages(channel, serializer, outgoing)
+            finally:
+                channel.uncork()
         return self._send_messages(channel, serializer, outgoing)
 
     def _send_messages(
@@ -798,7 +806,7 @@ class Session(Caller, Callee, Publisher, Subscriber):
         The router's acknowledgement resolves it with ``settle(event)``; an ERROR or the
         end of the session fails it.
         """
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[T] = self._loop.create_future()
         self._requests[request_id] = (future, settle)
         return future
 
