@@ -337,13 +337,15 @@ class RawSocketConnection:
         "_outgoing",
         "_peer_max_length",
         "_serializer_id",
-        "_state",
+        "state",
     )
 
     def __init__(self, max_length: int, initial_state: RawSocketState) -> None:
         self._length_exponent = _length_exponent("max_length", max_length)
         self._max_length = 1 << (self._length_exponent + 9)
-        self._state = initial_state
+        # The current state (read it; the connection's methods change it). A plain
+        # attribute: drivers read it once per message sent.
+        self.state = initial_state
         self._buffer = bytearray()  # received octets not yet consumed
         self._outgoing: list[bytes] = []
         self._serializer_id: int | None = None
@@ -351,11 +353,6 @@ class RawSocketConnection:
         self._error: ProtocolError | None = None
 
     # --- introspection ---
-
-    @property
-    def state(self) -> RawSocketState:
-        """The current state."""
-        return self._state
 
     @property
     def max_length(self) -> int:
@@ -380,7 +377,7 @@ class RawSocketConnection:
     # --- state changes ---
 
     def _transition(self, trigger: _Trigger) -> None:
-        self._state = _TRANSITIONS[self._state, trigger]
+        self.state = _TRANSITIONS[self.state, trigger]
 
     def _fail(self, message: str) -> ProtocolViolation:
         """Record a peer violation: store the error, enter FAILED, return the event."""
@@ -396,7 +393,7 @@ class RawSocketConnection:
         (after writing what :meth:`data_to_send` still holds). Idempotent, and a
         no-op once the connection was refused or failed.
         """
-        if self._state not in _TERMINAL:
+        if self.state not in _TERMINAL:
             self._transition(_Trigger.CLOSE)
             self._buffer.clear()
 
@@ -412,7 +409,7 @@ class RawSocketConnection:
         return data
 
     def _not_open(self, method: str) -> InvalidState:
-        return InvalidState(f"{method}: the RawSocket connection is {self._state.value}, not open")
+        return InvalidState(f"{method}: the RawSocket connection is {self.state.value}, not open")
 
     def send_message(self, payload: bytes | bytearray | memoryview) -> None:
         """Queue a serialized WAMP message for sending.
@@ -427,7 +424,7 @@ class RawSocketConnection:
             TypeError: the payload is not bytes-like.
         """
         # The hot path: kept free of helper calls for the common bytes payload.
-        if self._state is not RawSocketState.OPEN:
+        if self.state is not RawSocketState.OPEN:
             raise self._not_open("send_message")
         data = payload if type(payload) is bytes else _as_bytes("send_message", payload)
         length = len(data)
@@ -452,7 +449,7 @@ class RawSocketConnection:
                 accept (its echo would then fail our own connection).
             TypeError: the payload is not bytes-like.
         """
-        if self._state is not RawSocketState.OPEN:
+        if self.state is not RawSocketState.OPEN:
             raise self._not_open("send_ping")
         peer_max = self._peer_max_length
         data = _as_bytes("send_ping", payload)
@@ -501,7 +498,7 @@ class RawSocketConnection:
     def _receive(
         self, data: bytes | bytearray | memoryview, method: str, *, raw: bool
     ) -> list[bytes | Event]:
-        state = self._state
+        state = self.state
         if state is RawSocketState.OPEN:
             return self._receive_frames(data, raw)
         if state is RawSocketState.HANDSHAKE:
@@ -525,7 +522,7 @@ class RawSocketConnection:
         octets = bytes(buffer[:4])
         del buffer[:4]
         events: list[bytes | Event] = list(self._handle_handshake(octets))
-        if self._state is RawSocketState.OPEN:
+        if self.state is RawSocketState.OPEN:
             if buffer:  # frames pipelined right behind the handshake
                 events += self._receive_frames(b"", raw)
         else:
@@ -589,11 +586,11 @@ class RawSocketConnection:
                     events.append(payload if raw else MessageReceived(payload))
                 elif frame_type == 1:  # FrameType.PING
                     events.append(self._answer_ping(payload))
-                    if self._state is not RawSocketState.OPEN:
+                    if self.state is not RawSocketState.OPEN:
                         break
                 else:
                     events.append(PongReceived(payload))
-        if self._state is not RawSocketState.OPEN:
+        if self.state is not RawSocketState.OPEN:
             buffer.clear()
         elif data is buffer:
             del buffer[:position]
@@ -646,8 +643,8 @@ class RawSocketClient(RawSocketConnection):
         Raises:
             InvalidState: already started, or closed.
         """
-        if self._state is not RawSocketState.IDLE:
-            raise InvalidState(f"start: the RawSocket connection is {self._state.value}")
+        if self.state is not RawSocketState.IDLE:
+            raise InvalidState(f"start: the RawSocket connection is {self.state.value}")
         assert self._serializer_id is not None
         self._outgoing.append(
             bytes((MAGIC, (self._length_exponent << 4) | self._serializer_id, 0, 0))
@@ -734,8 +731,8 @@ class RawSocketServer(RawSocketConnection):
             InvalidState: the handshake has already been answered.
             ValueError: ``code`` is 0 (illegal) or not a defined code.
         """
-        if self._state is not RawSocketState.HANDSHAKE:
-            raise InvalidState(f"refuse: the RawSocket connection is {self._state.value}")
+        if self.state is not RawSocketState.HANDSHAKE:
+            raise InvalidState(f"refuse: the RawSocket connection is {self.state.value}")
         if code not in _ERROR_REASONS or code == HandshakeErrorCode.ILLEGAL:
             raise ValueError(f"refuse: code must be a handshake error code 1..4, got {code!r}")
         self._refusal = HandshakeErrorCode(code)

@@ -24,8 +24,6 @@ from autostrada.aio.role import Role
 from autostrada.exceptions import ApplicationError, InvalidState
 from autostrada.types import CallOptions
 
-_ESTABLISHED = core.SessionState.ESTABLISHED
-
 __all__ = ["CallStream", "Caller"]
 
 log = logging.getLogger("autostrada.session")
@@ -132,12 +130,13 @@ class Caller(Role):
                 wire["receive_progress"] = True
             if progress_invocation:
                 wire["progress"] = True
-        core_session = self._core
-        if core_session.state is not _ESTABLISHED:
-            self._require_joined("call")
-        request_id = core_session.call(
-            procedure, list(args) if args else None, kwargs or None, wire
-        )
+        try:
+            request_id = self._core.call(
+                procedure, list(args) if args else None, kwargs or None, wire
+            )
+        except InvalidState:
+            self._require_joined("call")  # SessionClosed once ended, else InvalidState
+            raise
         self._flush()
         call = _Call(self._loop.create_future(), procedure, request_id)
         if options is not None or progress_queue is not None:
@@ -190,7 +189,11 @@ class Caller(Role):
             return
         if call.timer is not None:
             call.timer.cancel()
-        value = call_result(event.args, event.kwargs)
+        args = event.args
+        if event.kwargs is None and args is not None and len(args) == 1:
+            value = args[0]  # the common case of call_result()
+        else:
+            value = call_result(args, event.kwargs)
         future = call.future
         if call.tail is None or call.tail.done():
             if not future.done():

@@ -454,18 +454,19 @@ class Session(Caller, Callee, Publisher, Subscriber):
     def _send_messages(
         self, channel: Channel, serializer: Serializer, outgoing: list[Message]
     ) -> Exception | None:
-        """Encode and send ``outgoing``, then whatever the core queues meanwhile."""
-        encode, send = serializer.encode, channel.send
+        """Encode and send ``outgoing``; after a message that could not go, whatever
+        the core queued meanwhile too (e.g. the CANCEL of a call whose chunk could not go)."""
         first_error: Exception | None = None
-        while outgoing:
+        while True:
+            trouble = False
             for message in outgoing:
                 try:
-                    data = encode(message)
+                    data = serializer.encode(message)
                 except (ValueError, TypeError) as exc:
                     error = self._unsendable(message, exc, oversize=False)
                 else:
                     try:
-                        send(data)
+                        channel.send(data)
                         continue
                     except TransportError as exc:
                         # The transport is gone: the session ends with it
@@ -474,10 +475,11 @@ class Session(Caller, Callee, Publisher, Subscriber):
                         return first_error
                     except ValueError as exc:  # larger than the peer accepts (RawSocket)
                         error = self._unsendable(message, exc, oversize=True)
+                trouble = True
                 first_error = first_error or error
-            # Queued meanwhile (e.g. the CANCEL of a call whose chunk could not go).
+            if not trouble:
+                return first_error
             outgoing = self._core.take_outgoing()
-        return first_error
 
     def _unsendable(self, message: Message, exc: Exception, *, oversize: bool) -> Exception | None:
         """Deal with a message that cannot be sent; return the error for the local caller.

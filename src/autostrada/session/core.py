@@ -407,8 +407,9 @@ class ClientSession(SessionBase):
             )
         request_id = self._request_ids.next()
         receive_progress = opts.get("receive_progress") is True
+        # Positional: half the cost of keywords, once per call.
         self._pending[request_id] = PendingRequest(
-            T.CALL, uri=procedure, receive_progress=receive_progress, streaming=streaming
+            T.CALL, procedure, 0, receive_progress, streaming
         )
         self._outbox.append(Call(request_id, opts, procedure, args, kwargs))
         return request_id

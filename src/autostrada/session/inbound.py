@@ -157,12 +157,14 @@ class SessionBase:
         """
         if not isinstance(message, Message):
             raise TypeError(f"receive: expected a Message, got {type(message).__name__}")
-        handler = TRANSITIONS.get((self._state, message.TYPE), SessionBase._unexpected)
+        handler = _BY_STATE[self._state].get(message.TYPE, SessionBase._unexpected)
         try:
             handler(self, message)
         except ProtocolError as exc:
             self._violation(exc)
-        return self._take_events()
+        events = self._events  # _take_events(), inlined: once per message
+        self._events = []
+        return events
 
     def _take_events(self) -> list[ev.SessionEvent]:
         events = self._events
@@ -342,13 +344,15 @@ class SessionBase:
     def _on_result(self, message: Result) -> None:
         request_id = message.request_id
         progress = message.details.get("progress") is True
-        if request_id not in self._pending and request_id in self._discarded_calls:
+        request = self._pending.get(request_id)
+        if request is None and request_id in self._discarded_calls:
             # A late result for a call we completed locally by a cancel
             # (advanced/rpc_call_canceling.md: skip/killnowait discard results).
             if not progress:
                 self._discarded_calls.discard(request_id)
             return
-        request = self._pending_reply(request_id, T.CALL, "RESULT")
+        if request is None or request.request_type is not T.CALL:
+            request = self._pending_reply(request_id, T.CALL, "RESULT")  # raises
         if not progress:
             del self._pending[request_id]
         elif not request.receive_progress:
@@ -557,3 +561,8 @@ TRANSITIONS: Final[dict[tuple[SessionState, MessageType], Handler]] = {
     **{(S.FAILED, code): SessionBase._ignore for code in T},
 }
 """Every (state, received message type) the client session accepts, and its handler."""
+
+# The same, by state then type: receive() looks up two plain keys, no tuple per message.
+_BY_STATE: Final[dict[SessionState, dict[MessageType, Handler]]] = {state: {} for state in S}
+for (_state, _type), _handler in TRANSITIONS.items():
+    _BY_STATE[_state][_type] = _handler

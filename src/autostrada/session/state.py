@@ -86,39 +86,31 @@ class ActiveInvocation:
     interrupt_mode: str | None = None
 
 
-class RecentIds:
+class RecentIds(dict[int, None]):
     """A bounded set of ids, forgetting the oldest when full.
 
     Used for ids whose late messages must be ignored (calls completed locally by a
     cancel, progressive invocations answered before their final chunk): a router
     that never sends the final message must not make the set grow without bound.
+    A dict underneath (insertion order is age), so that ``in`` costs no Python call:
+    it is asked once per INVOCATION and per RESULT.
     """
 
-    __slots__ = ("_ids", "_limit")
+    __slots__ = ("_limit",)
 
     def __init__(self, limit: int) -> None:
-        self._ids: dict[int, None] = {}
+        super().__init__()
         self._limit = limit
 
     def add(self, item: int) -> None:
         """Remember ``item``, forgetting the oldest id when the set is full."""
-        self._ids[item] = None
-        if len(self._ids) > self._limit:
-            del self._ids[next(iter(self._ids))]
+        self[item] = None
+        if len(self) > self._limit:
+            del self[next(iter(self))]
 
     def discard(self, item: int) -> None:
         """Forget ``item`` if present."""
-        self._ids.pop(item, None)
-
-    def clear(self) -> None:
-        """Forget everything."""
-        self._ids.clear()
-
-    def __contains__(self, item: object) -> bool:
-        return item in self._ids
-
-    def __len__(self) -> int:
-        return len(self._ids)
+        self.pop(item, None)
 
 
 class Handles:
