@@ -58,7 +58,7 @@ from autostrada.aio.session_end import CLEAN_REASONS, close_channel
 from autostrada.backoff import Backoff, LostSessionBackoff
 from autostrada.exceptions import TransportError, WampError
 from autostrada.serializers import Serializer
-from autostrada.types import CloseDetails, ComponentConfig, SessionDetails
+from autostrada.types import ComponentConfig
 
 __all__ = ["ApplicationRunner"]
 
@@ -83,39 +83,6 @@ class _Ending:
     hook_error: BaseException | None = None  # the first exception of a hook
     on_purpose: bool = False  # the application ended it: leave(), or disconnect() joined
     lasted: float = 0.0  # seconds its (last) session stayed joined
-
-
-class _Timeline:
-    """When a connection opened, and when its session last joined and left (loop time).
-
-    The session's observers tell: a ``join`` observer runs once ``onJoin`` has returned,
-    a ``leave`` observer once ``onLeave`` has.
-    """
-
-    def __init__(self, session: ApplicationSession) -> None:
-        self._loop = asyncio.get_running_loop()
-        self.opened = self._loop.time()
-        self.joined: float | None = None
-        self.left: float | None = None
-        session.on("join", self._on_join)
-        session.on("leave", self._on_leave)
-
-    def _on_join(self, session: Session, details: SessionDetails) -> None:
-        self.joined = self._loop.time()
-
-    def _on_leave(self, session: Session, details: CloseDetails) -> None:
-        self.left = self._loop.time()
-
-    def lasted(self) -> float:
-        """Seconds the session stayed joined, until its leave (or now).
-
-        From the connection's opening when ``onJoin`` outlived the session (it had not
-        returned by the leave): the join came later, but ``onJoin``'s time counts.
-        """
-        end = self.left if self.left is not None else self._loop.time()
-        joined = self.joined
-        start = joined if joined is not None and joined <= end else self.opened
-        return end - start
 
 
 class _Done:
@@ -410,7 +377,6 @@ class ApplicationRunner:
         except BaseException:
             await close_channel(channel)
             raise
-        timeline = _Timeline(session)
         self.session = session
         try:
             await self._live(session, channel)
@@ -424,7 +390,7 @@ class ApplicationRunner:
             error=session._join_error,
             hook_error=session._hook_error,
             on_purpose=session._dropped or (close is not None and close.reason in CLEAN_REASONS),
-            lasted=timeline.lasted(),
+            lasted=_lasted(session),
         )
 
     def _new_session(self, make: SessionFactory) -> ApplicationSession:
@@ -512,3 +478,14 @@ def _install_signal_handlers(
             continue
         installed.append(signum)
     return installed
+
+
+def _lasted(session: ApplicationSession) -> float:
+    """Seconds the session's last join lasted (from the start of ``onJoin`` to the start
+    of ``onLeave``, or to now); 0 if it never joined."""
+    joined = session._joined_at
+    if joined is None:
+        return 0.0
+    left = session._left_at
+    end = left if left is not None and left >= joined else asyncio.get_running_loop().time()
+    return end - joined

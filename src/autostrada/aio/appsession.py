@@ -198,6 +198,8 @@ class ApplicationSession(Session):
         self._joining: str | None = None  # its realm
         self._leave_task: asyncio.Task[CloseDetails] | None = None  # the last leave()
         self._joins = 0  # sessions joined over this transport
+        self._joined_at: float | None = None  # loop time of the last join (onJoin's start)
+        self._left_at: float | None = None  # loop time of the last leave (onLeave's start)
         self._last_close: CloseDetails | None = None  # what onLeave got last
         self._dropped = False  # disconnect() while joined: the application's own end
         self._left: asyncio.Event | None = None  # set once onLeave returned
@@ -385,12 +387,14 @@ class ApplicationSession(Session):
     async def on_join(self, details: SessionDetails) -> None:
         """Calls :meth:`onJoin` (override that one)."""
         self._joins += 1
+        self._joined_at = asyncio.get_running_loop().time()
         if not await self._hook("onJoin", self.onJoin, details):
             self._end_after_error()
 
     async def on_leave(self, details: CloseDetails) -> None:
         """Calls :meth:`onLeave` (override that one)."""
         self._last_close = details
+        self._left_at = asyncio.get_running_loop().time()
         try:
             if not await self._hook("onLeave", self.onLeave, details):
                 self.disconnect()
