@@ -24,7 +24,7 @@ from autostrada.aio.endpoints import PLAIN_RESULTS, invoke, yield_payload
 from autostrada.aio.role import Role
 from autostrada.exceptions import ApplicationError, InvalidState
 from autostrada.request import Registration
-from autostrada.types import CallDetails, RegisterOptions, SubscribeOptions
+from autostrada.types import CallDetails, CallResult, RegisterOptions, SubscribeOptions
 from autostrada.wamp import marks_of
 
 if TYPE_CHECKING:
@@ -234,7 +234,11 @@ class Callee(Role):
         self._send_result(reg, request_id, result)
 
     def _send_result(self, reg: Registration, request_id: int, result: Any) -> None:
-        result_args, result_kwargs = yield_payload(result)
+        result_args: list[Any] | None
+        if result is not None and not isinstance(result, CallResult):
+            result_args, result_kwargs = [result], None  # yield_payload()'s common case
+        else:
+            result_args, result_kwargs = yield_payload(result)
         try:
             sent = self._core.yield_result(request_id, result_args, result_kwargs)
         except (InvalidState, ValueError, TypeError) as exc:  # e.g. the session is gone

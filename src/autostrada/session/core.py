@@ -398,8 +398,9 @@ class ClientSession(SessionBase):
         if self._state is not _ESTABLISHED:
             self._require(S.ESTABLISHED, "call")
         validate_uri(procedure, "call: procedure")
-        args, kwargs = _payload(args, kwargs, "call")
-        opts = _options(options, CALL_OPTIONS, "call: options")
+        if kwargs is not None or not (args is None or type(args) is list):
+            args, kwargs = _payload(args, kwargs, "call")  # else nothing to check
+        opts = {} if options is None else _options(options, CALL_OPTIONS, "call: options")
         streaming = opts.get("progress") is True
         if streaming and not self.router_supports("dealer", "progressive_call_invocations"):
             raise ValueError(
@@ -648,17 +649,27 @@ class ClientSession(SessionBase):
                 did not ask for progressive results.
             TypeError: args/kwargs of the wrong type.
         """
-        invocation = self._answerable(request_id, "yield_result")
+        # Once per invocation: the common case of each helper is inlined (established,
+        # a plain list or no payload, a final answer, an answer the dealer wants).
+        invocation = self._invocations.get(request_id) if self._state is _ESTABLISHED else None
         if invocation is None:
-            return False
-        args, kwargs = _payload(args, kwargs, "yield_result")
-        if progress and not invocation.receive_progress:
-            raise ValueError(
-                f"yield_result: invocation {request_id} did not ask for progressive results"
-            )
-        if not progress:
+            invocation = self._answerable(request_id, "yield_result")
+            if invocation is None:
+                return False
+        if kwargs is not None or not (args is None or type(args) is list):
+            args, kwargs = _payload(args, kwargs, "yield_result")
+        if progress:
+            if not invocation.receive_progress:
+                raise ValueError(
+                    f"yield_result: invocation {request_id} did not ask for progressive results"
+                )
+        elif invocation.expecting_chunks:
             self._finish_invocation(request_id, invocation)
-        if not self._wants_answer(invocation):
+        else:
+            del self._invocations[request_id]
+        if (
+            self._state is not _ESTABLISHED or invocation.interrupt_mode is not None
+        ) and not self._wants_answer(invocation):
             return False
         self._outbox.append(Yield(request_id, {"progress": True} if progress else {}, args, kwargs))
         return True
