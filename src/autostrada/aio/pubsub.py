@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from autostrada import session as core
 from autostrada.aio.role import Role
+from autostrada.exceptions import InvalidState
 from autostrada.request import Publication, Subscription
 from autostrada.types import EventDetails, PublishOptions, RegisterOptions, SubscribeOptions
 from autostrada.wamp import marks_of
@@ -45,9 +46,14 @@ class Publisher(Role):
         resolving to a :class:`~autostrada.request.Publication` (or failing with the
         broker's error).
         """
-        self._require_joined("publish")
-        wire = options.message_attr() if options is not None else {}
-        request_id = self._core.publish(topic, list(args) if args else None, kwargs or None, wire)
+        wire = options.message_attr() if options is not None else None
+        try:
+            request_id = self._core.publish(
+                topic, list(args) if args else None, kwargs or None, wire
+            )
+        except InvalidState:
+            self._require_joined("publish")  # SessionClosed once ended, else InvalidState
+            raise
         self._flush(hold=request_id is None)  # unacknowledged: bursts share a write
         if request_id is None:
             return None

@@ -518,8 +518,9 @@ class ClientSession(SessionBase):
         if self._state is not _ESTABLISHED:
             self._require(S.ESTABLISHED, "publish")
         validate_uri(topic, "publish: topic")
-        args, kwargs = _payload(args, kwargs, "publish")
-        opts = _options(options, PUBLISH_OPTIONS, "publish: options")
+        if kwargs is not None or not (args is None or type(args) is list):
+            args, kwargs = _payload(args, kwargs, "publish")  # else nothing to check
+        opts = {} if options is None else _options(options, PUBLISH_OPTIONS, "publish: options")
         request_id = self._request_ids.next()
         acknowledged = opts.get("acknowledge") is True
         if acknowledged:
