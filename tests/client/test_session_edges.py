@@ -12,6 +12,7 @@ import asyncio
 import base64
 import gc
 import secrets
+import socket
 from typing import Any
 
 import pytest
@@ -552,3 +553,40 @@ async def test_the_answers_to_the_invocations_of_one_read_go_out_in_one_write(
         assert results == list(range(40))
         # At most one write per read; and the router's 40 INVOCATIONs came in fewer reads.
         assert len(writes) <= len(reads) < 40, (len(writes), len(reads))
+
+
+@pytest.mark.skipif(
+    not hasattr(socket, "TCP_QUICKACK"), reason="TCP_QUICKACK is Linux-only: nothing to test"
+)
+@async_test
+async def test_a_read_of_events_is_acknowledged_at_once_a_result_is_not(
+    client_router: RouterThread,
+) -> None:
+    """Events get no reply, so their read is acknowledged at once (TCP_QUICKACK): a
+    router that leaves Nagle's algorithm on (Crossbar) would otherwise hold its next
+    message for our delayed ACK. A RESULT's read is not: the caller's next request
+    carries the ACK, and a lone ACK costs as much as a small write."""
+    async with sessions(client_router.url, 2) as [one, other]:
+        channel = one.transport
+        assert channel is not None and channel._ack_now is not None
+        acks: list[int] = []
+        ack = channel._ack_now
+        channel._ack_now = lambda: (acks.append(1), ack())  # type: ignore[func-returns-value]
+        topic, procedure = unique("com.test.acked"), unique("com.test.echo")
+        got = asyncio.Event()
+        await one.subscribe(got.set, topic)
+        await other.register(lambda: None, procedure)
+        acks.clear()  # the SUBSCRIBED read, if any
+        for _ in range(3):
+            assert await within(one.call(procedure)) is None
+        assert acks == []  # the RESULTs: the next CALL carried the ACK
+        other.publish(topic)
+        await within(got.wait())
+        assert acks == [1]
+
+
+@async_test
+async def test_channels_over_unix_sockets_have_no_acks_to_hurry(crossbar: Any) -> None:
+    async with sessions(f"rs+unix://{crossbar.rs_unix_path}", 1) as [session]:
+        assert session.transport is not None and session.transport._ack_now is None
+        session.transport.acknowledge()  # a no-op

@@ -155,6 +155,7 @@ class Callee(Role):
             self._send_result(reg, request_id, result)
 
     def _run_as_task(self, request_id: int, coro: Coroutine[Any, Any, None]) -> None:
+        self._unanswered = True  # answered later: ACK the read now
         task = self._loop.create_task(coro)
         self._invocations[request_id] = task
         task.add_done_callback(lambda _t: self._invocations.pop(request_id, None))

@@ -159,6 +159,7 @@ class Subscriber(Role):
     # ------------------------------------------------------------------ events
 
     def _on_event(self, event: core.EventDelivered) -> None:
+        self._unanswered = True  # nothing goes back for an event: ACK the read
         subs = self._subscriptions.get(event.subscription_id)
         if not subs:
             return

@@ -65,7 +65,9 @@ class RawSocketChannel(Channel):
     ) -> RawSocketChannel:
         """A client channel asking for ``serializer`` (``"json"``, ``"msgpack"``, ``"cbor"``)."""
         framer = RawSocketClient(_rawsocket_id(serializer), max_message_size)
-        return cls(endpoint, framer, max_message_size=framer.max_length, **options)
+        channel = cls(endpoint, framer, max_message_size=framer.max_length, **options)
+        channel._prompt_acks = True  # see channel._acknowledger()
+        return channel
 
     @classmethod
     def server(

@@ -39,6 +39,7 @@ class Role:
         _loop: asyncio.AbstractEventLoop
         _errors: ErrorMap
         _reading: bool  # inside a read: what the core queues is sent at its end
+        _unanswered: bool  # this read got messages that no write answers now
 
         def is_attached(self) -> bool:
             """True while joined to a realm."""

@@ -118,6 +118,7 @@ class Session(Caller, Callee, Publisher, Subscriber, Wire):
         # Sending in batches (see aio.wire): inside a read, and in one turn of the loop.
         self._reading = False
         self._corked = False
+        self._unanswered = False  # see Wire._on_batch
         self._loop_ready: Sized | None = None  # see wire.ready_queue()
         self._dispatch: dict[type, Callable[[Any], None]] = {
             core.CallResult: self._on_call_result,

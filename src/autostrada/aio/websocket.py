@@ -168,13 +168,15 @@ class WebSocketChannel(Channel):
             max_size=max_message_size,
             logger=_protocol_log,
         )
-        return cls(
+        channel = cls(
             endpoint or url,
             protocol,
             headers=headers,
             max_message_size=max_message_size,
             **options,
         )
+        channel._prompt_acks = True  # see channel._acknowledger()
+        return channel
 
     @classmethod
     def server(

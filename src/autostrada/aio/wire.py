@@ -53,6 +53,7 @@ class Wire(Role):
         _channel: Channel | None
         _serializer: Serializer | None
         _corked: bool  # the channel holds this turn's writes
+        _unanswered: bool  # this read got messages that no write answers now
         _loop_ready: Sized | None  # see ready_queue()
         _dispatch: dict[type, Callable[[Any], None]]
         _join_future: asyncio.Future[SessionDetails] | None
@@ -220,9 +221,19 @@ class Wire(Role):
                 dispatch[type(event)](event)
 
     def _on_batch(self) -> None:
-        """The end of a read: send what its messages caused, in one write."""
+        """The end of a read: send what its messages caused, in one write.
+
+        A read answered later or never (events, an invocation run as a task) is
+        acknowledged at once (:meth:`Channel.acknowledge`): else a router that leaves
+        Nagle's algorithm on (Crossbar) holds its next message for our delayed ACK.
+        """
         self._reading = False
         self._flush_quietly("session")
+        if self._unanswered:
+            self._unanswered = False
+            channel = self._channel
+            if channel is not None:
+                channel.acknowledge()
 
     def _release_cork(self, channel: Channel) -> None:
         self._corked = False
