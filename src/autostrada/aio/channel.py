@@ -114,7 +114,6 @@ class Channel(asyncio.BufferedProtocol):
         self._ping_payload: bytes | None = None
         self._close_timer: asyncio.TimerHandle | None = None
         self._aborted = False  # dropped on purpose: no closing handshake to check
-        self._prompt_acks = False  # client channels: see _acknowledger()
         self._ack_now: Callable[[], None] | None = None
         self._wrote = False  # written to the transport since the last read
 
@@ -259,7 +258,7 @@ class Channel(asyncio.BufferedProtocol):
         For a reader that will send nothing back for a while (it got events): a peer
         that leaves Nagle's algorithm on (Crossbar's listeners do) holds back its next
         small message until our kernel's delayed ACK (40 ms and more; on a loaded VM
-        a call through Crossbar was seen waiting seconds). TCP_QUICKACK on client TCP
+        a call through Crossbar was seen waiting seconds). TCP_QUICKACK on TCP
         connections (Linux); a no-op elsewhere. A reply carries the ACK anyway, and a
         lone ACK costs about as much as a small write: call it only when no reply is due.
         """
@@ -290,8 +289,7 @@ class Channel(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        if self._prompt_acks:
-            self._ack_now = _acknowledger(transport)
+        self._ack_now = _acknowledger(transport)
         self.start()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -65,9 +65,7 @@ class RawSocketChannel(Channel):
     ) -> RawSocketChannel:
         """A client channel asking for ``serializer`` (``"json"``, ``"msgpack"``, ``"cbor"``)."""
         framer = RawSocketClient(_rawsocket_id(serializer), max_message_size)
-        channel = cls(endpoint, framer, max_message_size=framer.max_length, **options)
-        channel._prompt_acks = True  # see channel._acknowledger()
-        return channel
+        return cls(endpoint, framer, max_message_size=framer.max_length, **options)
 
     @classmethod
     def server(

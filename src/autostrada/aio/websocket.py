@@ -168,15 +168,13 @@ class WebSocketChannel(Channel):
             max_size=max_message_size,
             logger=_protocol_log,
         )
-        channel = cls(
+        return cls(
             endpoint or url,
             protocol,
             headers=headers,
             max_message_size=max_message_size,
             **options,
         )
-        channel._prompt_acks = True  # see channel._acknowledger()
-        return channel
 
     @classmethod
     def server(
